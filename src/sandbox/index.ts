@@ -1,0 +1,54 @@
+/**
+ * The Runtime interface: every sandbox kind (wasm now; js engines and python later) turns
+ * artifact bytes into a prepared function and runs one fresh instance per invocation.
+ * Runtimes live in worker processes only.
+ */
+import type { TfaasError } from "../shared/errors.js";
+
+export type ResponseAbi = "stdio" | "wagi";
+
+export interface PrepareOptions {
+  /** Caps linear memory; undefined means the module's own maximum (or the 4 GiB wasm32 limit). */
+  memoryLimitBytes?: number;
+  abi: ResponseAbi;
+}
+
+export interface InvocationRequest {
+  method: string;
+  /** Path below the function's root, always starting with "/". */
+  path: string;
+  /** Raw query string without "?" ("" when none). */
+  query: string;
+  /** Lower-case header names; repeated headers joined with ", ". */
+  headers: Record<string, string>;
+  body: Uint8Array;
+}
+
+export interface InvocationContext {
+  /** The function's envVars. */
+  env: Record<string, string>;
+  /** Secret name → value, exposed read-only at /var/openfaas/secrets/<name>. */
+  secrets: ReadonlyMap<string, Uint8Array>;
+  /** Maximum bytes of stdout; beyond it the call fails with `output-too-large`. */
+  maxOutputBytes: number;
+}
+
+export interface InvocationResult {
+  status: number;
+  headers: Record<string, string>;
+  body: Uint8Array;
+  /** What the function wrote to stderr (its log), possibly truncated. */
+  stderr: string;
+  /** Set when the call failed (trap, non-zero exit, output cap); status/body then describe the failure. */
+  error?: TfaasError;
+}
+
+export interface PreparedFunction {
+  invoke(request: InvocationRequest, context: InvocationContext): Promise<InvocationResult>;
+}
+
+export interface Runtime {
+  readonly kind: string;
+  /** Validates and compiles; fails with `invalid-artifact` saying why. */
+  prepare(bytes: Uint8Array, options: PrepareOptions): Promise<PreparedFunction>;
+}
