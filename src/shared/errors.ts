@@ -17,6 +17,7 @@ export const ErrorCodes = {
   "conflict": 409,
   "payload-too-large": 413,
   "unsupported-media-type": 415,
+  "build-failed": 422,
   "too-many-requests": 429,
   "function-failed": 500,
   "output-too-large": 500,
