@@ -44,24 +44,18 @@ export interface FunctionRecord {
   revision: number;
 }
 
-export interface FunctionStatus {
+/** What GET /system/functions answers per function: the deployment's fields plus live state. */
+export type FunctionStatus = Omit<FunctionDeployment, "service" | "namespace" | "labels"> & {
   name: string;
-  image: string;
   namespace: string;
-  envProcess?: string;
-  envVars?: Record<string, string>;
-  constraints?: string[];
-  secrets?: string[];
+  /** The deployment's labels plus `faas_function`, as OpenFaaS reports them. */
   labels: Record<string, string>;
-  annotations?: Record<string, string>;
-  limits?: { memory?: string; cpu?: string };
-  requests?: { memory?: string; cpu?: string };
-  readOnlyRootFilesystem?: boolean;
   invocationCount: number;
   replicas: number;
   availableReplicas: number;
+  /** RFC 3339. */
   createdAt: string;
-}
+};
 
 export function qualifiedName(name: string, namespace: string = DEFAULT_NAMESPACE): string {
   return `${name}.${namespace}`;

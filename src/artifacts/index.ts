@@ -1,0 +1,48 @@
+/**
+ * Artifacts: uploaded function code, content-addressed by SHA-256. This module names kinds,
+ * computes digests and validates code before the store accepts it.
+ */
+import { createHash } from "node:crypto";
+import type { ArtifactKind } from "../store/index.js";
+import { TfaasError } from "../shared/errors.js";
+
+export const DIGEST_PATTERN = /^sha256:[0-9a-f]{64}$/;
+
+export function isDigest(value: string): boolean {
+  return DIGEST_PATTERN.test(value);
+}
+
+export function digestOf(bytes: Uint8Array): string {
+  return `sha256:${createHash("sha256").update(bytes).digest("hex")}`;
+}
+
+const kindsByMediaType: Record<string, ArtifactKind> = {
+  "application/wasm": "wasm",
+};
+
+/** The artifact kind a Content-Type names; fails with `unsupported-media-type` listing what is accepted. */
+export function kindFromContentType(contentType: string | undefined): ArtifactKind {
+  const mediaType = (contentType ?? "").split(";")[0]!.trim().toLowerCase();
+  const kind = kindsByMediaType[mediaType];
+  if (kind === undefined) {
+    throw new TfaasError(
+      "unsupported-media-type",
+      `Cannot accept artifact: Content-Type is ${JSON.stringify(mediaType || "(none)")}, expected one of ${Object.keys(kindsByMediaType).join(", ")}`,
+    );
+  }
+  return kind;
+}
+
+/** Rejects code that can never run, saying why (the engine's own validation message). */
+export async function validateArtifact(bytes: Uint8Array, kind: ArtifactKind): Promise<void> {
+  if (kind === "wasm") {
+    try {
+      await WebAssembly.compile(bytes as Uint8Array<ArrayBuffer>);
+    } catch (error) {
+      const reason = error instanceof Error ? error.message.replace(/^WebAssembly\.compile\(\): /, "") : String(error);
+      throw new TfaasError("invalid-artifact", `Cannot accept artifact: invalid WebAssembly: ${reason}`);
+    }
+    return;
+  }
+  throw new TfaasError("invalid-artifact", `Cannot accept artifact: kind ${kind} is not supported yet`);
+}

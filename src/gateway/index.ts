@@ -1,0 +1,108 @@
+/**
+ * The gateway: the OpenFaaS REST API plus TFaaS' extensions, on node:http. It is composed here
+ * from its routes; the store, the worker pool and the credentials come from src/main.ts.
+ */
+import http from "node:http";
+import type { AddressInfo } from "node:net";
+import type { PlatformConfig } from "../config/index.js";
+import { Headers } from "../shared/constants.js";
+import { TfaasError } from "../shared/errors.js";
+import type { Store } from "../store/index.js";
+import type { WorkerPool } from "../worker/pool.js";
+import { artifactRoutes } from "./artifacts-route.js";
+import { AUTH_CHALLENGE, createBasicAuth, type Credentials } from "./auth.js";
+import { FunctionRegistry } from "./functions.js";
+import { findRoute, methodNotAllowed, sendError, sendText, type Route } from "./http.js";
+import { invokeRoute } from "./invoke-route.js";
+import { FunctionLogs } from "./logs.js";
+import { logsRoute } from "./logs-route.js";
+import { createMetrics, type GatewayMetrics } from "./metrics.js";
+import { systemRoutes, type SystemInfo } from "./system.js";
+
+export interface GatewayOptions {
+  config: PlatformConfig;
+  store: Store;
+  pool: WorkerPool;
+  credentials: Credentials;
+  info: SystemInfo;
+}
+
+export interface Gateway {
+  server: http.Server;
+  registry: FunctionRegistry;
+  metrics: GatewayMetrics;
+  listen(port: number, host: string): Promise<AddressInfo>;
+  close(): Promise<void>;
+}
+
+export async function createGateway({ config, store, pool, credentials, info }: GatewayOptions): Promise<Gateway> {
+  const metrics = createMetrics();
+  const registry = new FunctionRegistry({
+    store,
+    pool,
+    defaultExecTimeoutMs: config.execTimeoutMs,
+    maxOutputBytes: config.maxOutputBytes,
+    onReplicas: (id, replicas) => metrics.serviceCount.labels(id).set(replicas),
+  });
+  const logs = new FunctionLogs(store.logs);
+  const authorized = createBasicAuth(credentials);
+
+  const routes: Route[] = [
+    invokeRoute({ registry, pool, logs, metrics, maxRequestBytes: config.maxRequestBytes }),
+    { pattern: /^\/healthz$/, auth: false, methods: { GET: ({ res }) => sendText(res, 200, "OK") } },
+    {
+      pattern: /^\/metrics$/,
+      auth: false,
+      methods: {
+        GET: async ({ res }) => {
+          const text = await metrics.registry.metrics();
+          sendText(res, 200, text, { "content-type": metrics.registry.contentType });
+        },
+      },
+    },
+    ...systemRoutes(registry, store, info),
+    ...artifactRoutes(store.artifacts, config.maxArtifactBytes),
+    logsRoute(registry, store.logs, logs),
+  ];
+
+  const server = http.createServer(async (req, res) => {
+    try {
+      const url = new URL(req.url ?? "/", "http://gateway");
+      const found = findRoute(routes, url.pathname);
+      if (!found) throw new TfaasError("not-found", `Cannot find ${url.pathname}`);
+      const { route, params } = found;
+      if (route.auth && !authorized(req)) {
+        throw new TfaasError("unauthorized", "Cannot authorize: missing or invalid credentials");
+      }
+      const handler = route.methods[req.method ?? "GET"] ?? route.methods["*"];
+      if (!handler) {
+        res.setHeader("allow", Object.keys(route.methods).join(", "));
+        throw methodNotAllowed(route, req.method ?? "GET");
+      }
+      await handler({ req, res, url, params });
+    } catch (error) {
+      const challenge = error instanceof TfaasError && error.code === "unauthorized" ? { [Headers.authenticate]: AUTH_CHALLENGE } : {};
+      sendError(res, error, challenge);
+    }
+  });
+  server.keepAliveTimeout = 65_000;
+
+  await pool.start();
+  await registry.restore();
+
+  return {
+    server,
+    registry,
+    metrics,
+    listen: (port, host) =>
+      new Promise((resolve, reject) => {
+        server.once("error", reject);
+        server.listen(port, host, () => resolve(server.address() as AddressInfo));
+      }),
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  };
+}

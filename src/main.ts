@@ -1,0 +1,129 @@
+/**
+ * Composition root: configuration → store → workers → gateway. `up` is what `tfaas up` runs;
+ * `startPlatform` is the same without the console and signal handling.
+ */
+import { execFileSync } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { loadConfig, type ConfigOverrides, type PlatformConfig } from "./config/index.js";
+import { createGateway, type Gateway } from "./gateway/index.js";
+import type { SystemInfo } from "./gateway/system.js";
+import { TfaasError } from "./shared/errors.js";
+import { log } from "./shared/log.js";
+import { openSqliteStore } from "./store/index.js";
+import { WorkerPool } from "./worker/pool.js";
+
+export interface Platform {
+  url: string;
+  config: PlatformConfig;
+  adminUser: string;
+  /** Where the generated admin password is kept; undefined when it came from the environment. */
+  passwordFile: string | undefined;
+  gateway: Gateway;
+  close(): Promise<void>;
+}
+
+const packageRoot = fileURLToPath(new URL("../", import.meta.url));
+
+function systemInfo(): SystemInfo {
+  const { version } = JSON.parse(readFileSync(path.join(packageRoot, "package.json"), "utf8")) as { version: string };
+  let sha = "unknown";
+  try {
+    sha = execFileSync("git", ["rev-parse", "--short=12", "HEAD"], { cwd: packageRoot, stdio: ["ignore", "pipe", "ignore"] })
+      .toString()
+      .trim() || sha;
+  } catch {
+    // Not a git checkout (an installed package): the release alone identifies the build.
+  }
+  return { release: version, sha };
+}
+
+/** The admin password: from the environment, else generated once and kept (mode 0600) in the data directory. */
+function adminPassword(config: PlatformConfig): { password: string; file: string | undefined } {
+  if (config.adminPassword !== undefined) return { password: config.adminPassword, file: undefined };
+  const file = path.join(config.dataDir, "admin-password");
+  try {
+    return { password: readFileSync(file, "utf8").trim(), file };
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
+  }
+  const password = randomBytes(24).toString("base64url");
+  writeFileSync(file, password + "\n", { mode: 0o600, flag: "wx" });
+  return { password, file };
+}
+
+export async function startPlatform(config: PlatformConfig): Promise<Platform> {
+  mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
+  const store = await openSqliteStore({ dataDir: config.dataDir, maxLogEntriesPerFunction: config.maxLogEntriesPerFunction });
+  const { password, file } = adminPassword(config);
+  const pool = new WorkerPool({ size: config.workers, onRestart: (instance) => gateway.metrics.workerRestarts.labels(instance).inc() });
+  const gateway: Gateway = await createGateway({
+    config,
+    store,
+    pool,
+    credentials: { user: config.adminUser, password },
+    info: systemInfo(),
+  });
+  let address;
+  try {
+    address = await gateway.listen(config.port, config.host);
+  } catch (error) {
+    await pool.close();
+    await store.close();
+    throw new TfaasError("unavailable", `Cannot listen on ${config.host}:${config.port}: ${(error as Error).message}`);
+  }
+  const host = address.family === "IPv6" ? `[${address.address}]` : address.address;
+  return {
+    url: `http://${host}:${address.port}`,
+    config,
+    adminUser: config.adminUser,
+    passwordFile: file,
+    gateway,
+    close: async () => {
+      await gateway.close();
+      await pool.close();
+      await store.close();
+    },
+  };
+}
+
+export interface UpOptions {
+  port?: number | undefined;
+  host?: string | undefined;
+  dataDir?: string | undefined;
+  workers?: number | undefined;
+}
+
+export async function up(options: UpOptions): Promise<void> {
+  const overrides: ConfigOverrides = { port: options.port, host: options.host, dataDir: options.dataDir, workers: options.workers };
+  const config = loadConfig(overrides);
+  const platform = await startPlatform(config);
+  const out = process.stdout;
+  out.write(`TFaaS gateway: ${platform.url}\n`);
+  out.write(`Data directory: ${config.dataDir}\n`);
+  out.write(`Admin user: ${platform.adminUser}\n`);
+  out.write(
+    platform.passwordFile
+      ? `Admin password: kept in ${platform.passwordFile} (mode 0600)\n`
+      : "Admin password: from TFAAS_ADMIN_PASSWORD\n",
+  );
+  out.write(`Workers: ${config.workers}\n`);
+  out.write(`ready: ${platform.url}\n`);
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info("stopping", { signal });
+    platform.close().then(
+      () => process.exit(0),
+      (error: unknown) => {
+        log.error("cannot stop cleanly", { error });
+        process.exit(1);
+      },
+    );
+  };
+  process.on("SIGINT", () => stop("SIGINT"));
+  process.on("SIGTERM", () => stop("SIGTERM"));
+}

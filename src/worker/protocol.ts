@@ -1,0 +1,37 @@
+/**
+ * Messages between the gateway and a worker process (Node IPC, `advanced` serialization so
+ * byte arrays cross without base64). Errors cross as `EncodedError` and are decoded explicitly.
+ */
+import type { EncodedError } from "../shared/errors.js";
+import type { InvocationRequest, PrepareOptions } from "../sandbox/index.js";
+
+/** A function as a worker holds it: one revision of its code, settings and secrets. */
+export interface FunctionSpec {
+  /** Identifies this exact revision; a changed function gets a new key. */
+  key: string;
+  name: string;
+  digest: string;
+  bytes: Uint8Array;
+  options: PrepareOptions;
+  env: Record<string, string>;
+  secrets: Array<[name: string, value: Uint8Array]>;
+  maxOutputBytes: number;
+}
+
+export type ToWorker =
+  | { type: "load"; spec: FunctionSpec }
+  | { type: "unload"; key: string }
+  | { type: "invoke"; id: number; key: string; request: InvocationRequest };
+
+export interface WireResult {
+  status: number;
+  headers: Record<string, string>;
+  body: Uint8Array;
+  stderr: string;
+  error?: EncodedError;
+}
+
+export type FromWorker =
+  | { type: "ready" }
+  | { type: "loaded"; key: string; error?: EncodedError }
+  | { type: "result"; id: number; result?: WireResult; error?: EncodedError };
