@@ -7,6 +7,10 @@
  */
 import type { FunctionRecord } from "../shared/function.js";
 
+export { openSqliteStore } from "./sqlite/index.js";
+export type { SqliteStoreOptions } from "./sqlite/index.js";
+export { digestHex, sha256Digest } from "./digest.js";
+
 export type ArtifactKind = "wasm" | "javascript";
 
 export interface ArtifactInfo {
@@ -22,7 +26,7 @@ export interface LogEntry {
   name: string;
   namespace: string;
   instance: string;
-  /** RFC 3339 with milliseconds. */
+  /** RFC 3339; any offset is accepted on append, and queries return UTC with milliseconds (`toISOString()`). */
   timestamp: string;
   text: string;
 }
@@ -30,9 +34,9 @@ export interface LogEntry {
 export interface LogQuery {
   name: string;
   namespace: string;
-  /** Only entries strictly after this RFC 3339 time. */
+  /** Only entries strictly after this RFC 3339 time; anything else fails with `invalid-request`. */
   since?: string;
-  /** Only the last `tail` entries (after `since`). */
+  /** Only the last `tail` entries (after `since`); a whole number ≥ 0, else `invalid-request`. */
   tail?: number;
 }
 
@@ -60,19 +64,26 @@ export interface SecretStore {
 }
 
 export interface LogStore {
-  /** Appends entries; keeps at most the configured number of entries per function (oldest dropped). */
+  /**
+   * Appends entries all or nothing (a malformed timestamp fails the batch with `invalid-request`);
+   * keeps at most the configured number of entries per function (oldest by timestamp dropped).
+   */
   append(entries: readonly LogEntry[]): Promise<void>;
-  /** Entries in time order. */
+  /** Entries in time order; equal timestamps in arrival order. */
   query(query: LogQuery): Promise<LogEntry[]>;
   /** Drops a function's logs (on removal). */
   removeFunction(name: string, namespace: string): Promise<void>;
 }
 
 export interface ArtifactStore {
-  /** Stores bytes under their digest; storing the same bytes twice returns the first record. */
+  /** Stores bytes under their digest; storing the same bytes twice returns the first record (its kind included) with `created: false`. */
   put(bytes: Uint8Array, kind: ArtifactKind): Promise<{ info: ArtifactInfo; created: boolean }>;
+  /** A digest not spelled `sha256:<64 lower-case hex>` fails with `invalid-request`. */
   stat(digest: string): Promise<ArtifactInfo | undefined>;
-  /** Fails with `artifact-not-found`. */
+  /**
+   * Fails with `invalid-request` for a malformed digest, `artifact-not-found` for an unknown one,
+   * and `internal` when the stored bytes no longer hash to the digest (never served corrupted).
+   */
   read(digest: string): Promise<Uint8Array>;
 }
 
@@ -81,5 +92,6 @@ export interface Store {
   secrets: SecretStore;
   logs: LogStore;
   artifacts: ArtifactStore;
+  /** Idempotent; waits for writes under way. Afterwards every method fails with `unavailable`. */
   close(): Promise<void>;
 }
