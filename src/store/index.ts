@@ -9,7 +9,6 @@ import type { FunctionRecord } from "../shared/function.js";
 
 export { openSqliteStore } from "./sqlite/index.js";
 export type { SqliteStoreOptions } from "./sqlite/index.js";
-export { digestHex, sha256Digest } from "./digest.js";
 
 export type ArtifactKind = "wasm" | "javascript";
 
