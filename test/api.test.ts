@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { deploy, startPlatform, watFixture, type Platform } from "./harness.js";
 
 let platform: Platform;
-let echo: Uint8Array;
+let echo: Uint8Array<ArrayBuffer>;
 
 beforeAll(async () => {
   platform = await startPlatform();

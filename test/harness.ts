@@ -7,6 +7,7 @@ import { mkdtempSync, readFileSync, rmSync, existsSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import wabtInit from "wabt";
 
 export const repoRoot = fileURLToPath(new URL("../", import.meta.url));
 const cliEntry = path.join(repoRoot, "bin", "tfaas.js");
@@ -96,16 +97,16 @@ export async function startPlatform(options: StartOptions = {}): Promise<Platfor
   };
 }
 
-let wabtPromise: Promise<Awaited<ReturnType<typeof import("wabt")["default"]>>> | undefined;
+let wabtPromise: ReturnType<typeof wabtInit> | undefined;
 
 /** Compiles a fixture from test/fixtures/<name>.wat with wabt. */
-export async function watFixture(name: string): Promise<Uint8Array> {
-  wabtPromise ??= import("wabt").then((module) => module.default());
+export async function watFixture(name: string): Promise<Uint8Array<ArrayBuffer>> {
+  wabtPromise ??= wabtInit();
   const wabt = await wabtPromise;
   const file = path.join(repoRoot, "test", "fixtures", `${name}.wat`);
   const parsed = wabt.parseWat(file, readFileSync(file, "utf8"));
   try {
-    return new Uint8Array(parsed.toBinary({}).buffer);
+    return new Uint8Array(parsed.toBinary({}).buffer as Uint8Array<ArrayBuffer>);
   } finally {
     parsed.destroy();
   }
@@ -114,7 +115,7 @@ export async function watFixture(name: string): Promise<Uint8Array> {
 export const hasClang = spawnSync("clang", ["--version"]).status === 0;
 
 /** Compiles test/fixtures/<name>.c for wasm32-wasi with Debian's clang. */
-export function cFixture(name: string): Uint8Array {
+export function cFixture(name: string): Uint8Array<ArrayBuffer> {
   const out = path.join(mkdtempSync(path.join(os.tmpdir(), "tfaas-cfix-")), `${name}.wasm`);
   try {
     const result = spawnSync("clang", ["--target=wasm32-wasi", "-O2", "-s", "-o", out, path.join(repoRoot, "test", "fixtures", `${name}.c`)], {
@@ -128,7 +129,7 @@ export function cFixture(name: string): Uint8Array {
 }
 
 /** Uploads code and deploys it as a function; returns the digest. */
-export async function deploy(platform: Platform, service: string, code: Uint8Array, extra: Record<string, unknown> = {}): Promise<string> {
+export async function deploy(platform: Platform, service: string, code: Uint8Array<ArrayBuffer>, extra: Record<string, unknown> = {}): Promise<string> {
   const upload = await platform.api("/system/artifacts", { method: "POST", headers: { "content-type": "application/wasm" }, body: code });
   if (upload.status !== 201) throw new Error(`upload failed: ${upload.status} ${await upload.text()}`);
   const { digest } = (await upload.json()) as { digest: string };
