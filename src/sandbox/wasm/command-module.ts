@@ -1,0 +1,29 @@
+/**
+ * What a WASI preview 1 command module must look like to run here: it exports `memory` and
+ * `_start`, and imports nothing but functions of wasi_snapshot_preview1 (so it cannot import
+ * memory, tables, globals or host functions we do not provide).
+ */
+import { TfaasError } from "../../shared/errors.js";
+import { PREVIEW1_FUNCTIONS, WASI_MODULE } from "./wasi/index.js";
+
+const provided: ReadonlySet<string> = new Set(PREVIEW1_FUNCTIONS);
+
+export function checkCommandModule(module: WebAssembly.Module): void {
+  for (const entry of WebAssembly.Module.imports(module)) {
+    if (entry.module !== WASI_MODULE || entry.kind !== "function" || !provided.has(entry.name)) {
+      throw new TfaasError(
+        "invalid-artifact",
+        `Cannot prepare: module imports ${entry.kind} "${entry.module}"."${entry.name}"; only ${WASI_MODULE} functions are available`,
+      );
+    }
+  }
+  const exports = new Map(WebAssembly.Module.exports(module).map((entry) => [entry.name, entry.kind]));
+  for (const [name, kind] of [["memory", "memory"], ["_start", "function"]] as const) {
+    if (exports.get(name) !== kind) {
+      throw new TfaasError(
+        "invalid-artifact",
+        `Cannot prepare: a WASI command module must export ${kind} "${name}"; current export is ${exports.get(name) ?? "missing"}`,
+      );
+    }
+  }
+}

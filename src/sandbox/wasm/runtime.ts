@@ -1,0 +1,133 @@
+/**
+ * The WebAssembly runtime: `prepare` checks, caps and compiles a WASI command module once;
+ * `invoke` runs one fresh instance per call (no state survives between calls) and turns what it
+ * did into an InvocationResult. The call runs synchronously to completion; the gateway's
+ * exec_timeout is what bounds a function that never returns.
+ */
+import type {
+  InvocationContext,
+  InvocationRequest,
+  InvocationResult,
+  PreparedFunction,
+  PrepareOptions,
+  ResponseAbi,
+  Runtime,
+} from "../index.js";
+import { asTfaasError, TfaasError } from "../../shared/errors.js";
+import { buildEnvironment } from "./cgi.js";
+import { checkCommandModule } from "./command-module.js";
+import { limitMemory } from "./memory-limit.js";
+import { OutputBuffer } from "./output.js";
+import { buildResponse } from "./response.js";
+import { Preview1, ProcExit, WASI_MODULE } from "./wasi/index.js";
+
+/** stderr becomes log lines; beyond this it is cut and marked. */
+export const STDERR_LIMIT_BYTES = 64 * 1024;
+/** argv of every function; the runtime does not know the function's name. */
+const ARGS = ["function"] as const;
+
+/** Thrown by the stdout sink to stop the instance once the output cap is passed. */
+class OutputLimitExceeded {}
+
+const utf8Encoder = new TextEncoder();
+const utf8Decoder = new TextDecoder();
+
+class WasmFunction implements PreparedFunction {
+  readonly #module: WebAssembly.Module;
+  readonly #abi: ResponseAbi;
+
+  constructor(module: WebAssembly.Module, abi: ResponseAbi) {
+    this.#module = module;
+    this.#abi = abi;
+  }
+
+  async invoke(request: InvocationRequest, context: InvocationContext): Promise<InvocationResult> {
+    const stdout = new OutputBuffer(context.maxOutputBytes);
+    const stderr = new OutputBuffer(STDERR_LIMIT_BYTES);
+    const wasi = new Preview1({
+      args: ARGS,
+      env: buildEnvironment(request, context.env),
+      stdin: request.body,
+      stdout: (chunk) => {
+        if (!stdout.write(chunk)) throw new OutputLimitExceeded();
+      },
+      stderr: (chunk) => {
+        stderr.write(chunk);
+      },
+      secrets: context.secrets,
+    });
+
+    let exitCode = 0;
+    let failure: TfaasError | undefined;
+    let trap: string | undefined;
+    try {
+      const instance = new WebAssembly.Instance(this.#module, { [WASI_MODULE]: wasi.imports });
+      wasi.memory.bind(instance.exports["memory"] as WebAssembly.Memory);
+      (instance.exports["_start"] as () => void)();
+    } catch (error) {
+      if (error instanceof ProcExit) {
+        exitCode = error.code;
+      } else if (error instanceof OutputLimitExceeded) {
+        failure = new TfaasError(
+          "output-too-large",
+          `Cannot return the function's output: it exceeds the limit of ${context.maxOutputBytes} bytes`,
+        );
+      } else if (error instanceof WebAssembly.RuntimeError || error instanceof RangeError) {
+        // RangeError here is the engine's "Maximum call stack size exceeded" from guest recursion:
+        // syscalls never let one escape.
+        trap = error.message;
+        failure = new TfaasError("function-failed", `function trapped: ${error.message}`, { cause: error });
+      } else {
+        failure = asTfaasError(error);
+      }
+    }
+
+    if (failure === undefined && exitCode !== 0) {
+      failure = new TfaasError("function-failed", `function exited with code ${exitCode}`);
+    }
+    const log = stderrText(stderr, trap);
+    if (failure === undefined) {
+      try {
+        return { ...buildResponse(this.#abi, stdout.bytes()), stderr: log };
+      } catch (error) {
+        failure = asTfaasError(error);
+      }
+    }
+    return {
+      status: failure.status,
+      headers: { "content-type": "text/plain; charset=utf-8" },
+      body: utf8Encoder.encode(failure.message),
+      stderr: log,
+      error: failure,
+    };
+  }
+}
+
+function stderrText(stderr: OutputBuffer, trap: string | undefined): string {
+  let text = stderr.size === 0 ? "" : utf8Decoder.decode(stderr.bytes());
+  if (stderr.overflowed) text += `\n[stderr truncated at ${stderr.limit} bytes]`;
+  if (trap !== undefined) text += `${text === "" || text.endsWith("\n") ? "" : "\n"}wasm trap: ${trap}\n`;
+  return text;
+}
+
+class WasmRuntime implements Runtime {
+  readonly kind = "wasm";
+
+  async prepare(bytes: Uint8Array, options: PrepareOptions): Promise<PreparedFunction> {
+    const code = options.memoryLimitBytes === undefined ? bytes : limitMemory(bytes, options.memoryLimitBytes);
+    let module: WebAssembly.Module;
+    try {
+      // compile() refuses views of a SharedArrayBuffer; only those are copied.
+      module = await WebAssembly.compile(code.buffer instanceof ArrayBuffer ? (code as Uint8Array<ArrayBuffer>) : code.slice());
+    } catch (error) {
+      const detail = error instanceof Error ? error.message : String(error);
+      throw new TfaasError("invalid-artifact", `Cannot prepare: module does not compile: ${detail}`, { cause: error });
+    }
+    checkCommandModule(module);
+    return new WasmFunction(module, options.abi);
+  }
+}
+
+export function createWasmRuntime(): Runtime {
+  return new WasmRuntime();
+}
