@@ -91,6 +91,15 @@ describe("building the templates", () => {
     const result = await buildFunction({ name: "single", lang: "assemblyscript", handler: "src/index.ts", stackDir });
     await expectWasiCommand(result.wasmPath, result.bytes);
   });
+
+  test("concurrent AssemblyScript builds in one process both succeed", { timeout: BUILD_TIMEOUT }, async () => {
+    await copyInto(path.join(repoRoot, "templates", "assemblyscript"), "first");
+    await copyInto(path.join(repoRoot, "examples", "echo-as"), "second");
+    const results = await Promise.all(
+      ["first", "second"].map((name) => buildFunction({ name, lang: "assemblyscript", handler: `./${name}`, stackDir })),
+    );
+    for (const result of results) await expectWasiCommand(result.wasmPath, result.bytes);
+  });
 });
 
 describe("build failures", () => {
