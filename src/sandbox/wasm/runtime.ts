@@ -61,7 +61,17 @@ class WasmFunction implements PreparedFunction {
     let failure: TfaasError | undefined;
     let trap: string | undefined;
     try {
-      const instance = new WebAssembly.Instance(this.#module, { [WASI_MODULE]: wasi.imports });
+      let instance: WebAssembly.Instance;
+      try {
+        instance = new WebAssembly.Instance(this.#module, { [WASI_MODULE]: wasi.imports });
+      } catch (error) {
+        // The engine could not reserve memory for one more instance: the worker is exhausted,
+        // not the function at fault. (Traps in a start function are RuntimeErrors and pass on.)
+        if (error instanceof RangeError) {
+          throw new TfaasError("unavailable", "Cannot start the function: the worker has no memory for a new instance", { cause: error });
+        }
+        throw error;
+      }
       wasi.memory.bind(instance.exports["memory"] as WebAssembly.Memory);
       (instance.exports["_start"] as () => void)();
     } catch (error) {

@@ -5,19 +5,16 @@ export const WASI_MODULE = "wasi_snapshot_preview1";
 export const Errno = {
   success: 0,
   badf: 8,
-  exist: 20,
   fault: 21,
   inval: 28,
-  io: 29,
   isdir: 31,
+  mfile: 33,
   nametoolong: 37,
   noent: 44,
   nosys: 52,
   notdir: 54,
-  notempty: 55,
   notsock: 57,
   notsup: 58,
-  overflow: 61,
   rofs: 69,
   spipe: 70,
   notcapable: 76,
@@ -25,7 +22,6 @@ export const Errno = {
 
 export const Filetype = {
   unknown: 0,
-  characterDevice: 2,
   directory: 3,
   regularFile: 4,
 } as const;
@@ -39,9 +35,9 @@ export const Clock = {
 
 export const Whence = { set: 0, current: 1, end: 2 } as const;
 
-export const Oflags = { creat: 1, directory: 2, excl: 4, trunc: 8 } as const;
+export const Oflags = { creat: 1, directory: 2, trunc: 8 } as const;
 
-export const Fdflags = { append: 1, dsync: 2, nonblock: 4, rsync: 8, sync: 16 } as const;
+export const Fdflags = { append: 1, dsync: 2, nonblock: 4, sync: 16 } as const;
 
 export const EventType = { clock: 0, fdRead: 1, fdWrite: 2 } as const;
 
@@ -53,7 +49,6 @@ export const Rights = {
   fdDatasync: 1n << 0n,
   fdRead: 1n << 1n,
   fdSeek: 1n << 2n,
-  fdFdstatSetFlags: 1n << 3n,
   fdSync: 1n << 4n,
   fdTell: 1n << 5n,
   fdWrite: 1n << 6n,

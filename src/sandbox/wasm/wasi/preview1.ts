@@ -54,7 +54,6 @@ type OpenFile =
   | { kind: "directory"; flags: number; directory: VfsDirectory; preopen: string | undefined };
 
 const MAX_OPEN_FILES = 1024;
-const ERRNO_MFILE = 33;
 const FDSTAT_SIZE = 24;
 const FILESTAT_SIZE = 64;
 const DIRENT_SIZE = 24;
@@ -468,7 +467,7 @@ export class Preview1 {
             ? { kind: "file", flags, file: node, position: 0 }
             : { kind: "directory", flags, directory: node, preopen: undefined },
         );
-        if (opened === undefined) return ERRNO_MFILE;
+        if (opened === undefined) return Errno.mfile;
         memory.setU32(result, opened);
         return Errno.success;
       },

@@ -7,6 +7,8 @@
 import { SECRETS_MOUNT } from "../../../shared/constants.js";
 import { Errno } from "./abi.js";
 
+const MOUNT_PARTS = SECRETS_MOUNT.split("/").filter((part) => part !== "");
+
 export interface VfsDirectory {
   readonly type: "directory";
   readonly inode: bigint;
@@ -33,7 +35,7 @@ export function createSecretsTree(secrets: ReadonlyMap<string, Uint8Array>): Vfs
   });
   const root = directory(undefined);
   let mount = root;
-  for (const name of SECRETS_MOUNT.split("/").filter((part) => part !== "")) {
+  for (const name of MOUNT_PARTS) {
     const child = directory(mount);
     mount.entries.set(name, child);
     mount = child;
