@@ -22,6 +22,11 @@ export function formatMap(map: Readonly<Record<string, string>> | undefined): st
   return entries.length === 0 ? "-" : entries.map(([key, value]) => `${key}=${value}`).join(", ");
 }
 
+/** `sha256:` and the first 12 hex digits: enough to tell artifacts apart at a glance. */
+export function shortDigest(digest: string): string {
+  return /^sha256:[0-9a-f]{13,}$/.test(digest) ? `${digest.slice(0, 19)}…` : digest;
+}
+
 export function writeJson(io: CliIo, value: unknown): void {
   io.stdout.write(JSON.stringify(value, null, 2) + "\n");
 }

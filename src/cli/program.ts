@@ -24,7 +24,7 @@ export function createProgram(io: CliIo): Command {
       writeErr: (text) => io.stderr.write(text),
       outputError: (text, write) => write(`tfaas: ${text.replace(/^error: /, "")}`),
     });
-  registerUp(program, io);
+  registerUp(program);
   registerLogin(program, io);
   registerProject(program, io);
   registerInvoke(program, io);

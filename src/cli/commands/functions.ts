@@ -4,7 +4,7 @@ import type { FunctionInfo } from "../client.js";
 import { addGatewayOption, connect } from "../connect.js";
 import type { GatewayFlags } from "../connect.js";
 import type { CliIo } from "../io.js";
-import { formatFields, formatMap, formatTable, writeJson } from "../output.js";
+import { formatFields, formatMap, formatTable, shortDigest, writeJson } from "../output.js";
 
 interface ListFlags extends GatewayFlags {
   json?: boolean;
@@ -18,14 +18,16 @@ export function registerFunctions(program: Command, io: CliIo): void {
       .alias("ls")
       .description("list the deployed functions")
       .option("--json", "print the gateway's answer as JSON")
-      .option("-v, --verbose", "add namespace, available replicas and creation time"),
+      .option("-v, --verbose", "show full image digests, namespace, available replicas and creation time"),
   ).action(async (flags: ListFlags) => {
     const client = await connect(io, flags);
     const functions = (await client.listFunctions()).sort((a, b) => a.name.localeCompare(b.name));
     if (flags.json === true) return writeJson(io, functions);
     const rows = functions.map((fn) => {
-      const basic = [fn.name, String(fn.invocationCount), String(fn.replicas), fn.image];
-      return flags.verbose === true ? [...basic, fn.namespace ?? "-", String(fn.availableReplicas), fn.createdAt ?? "-"] : basic;
+      const basic = [fn.name, String(fn.invocationCount), String(fn.replicas)];
+      return flags.verbose === true
+        ? [...basic, fn.image, fn.namespace ?? "-", String(fn.availableReplicas), fn.createdAt ?? "-"]
+        : [...basic, shortDigest(fn.image)];
     });
     const headers = ["Function", "Invocations", "Replicas", "Image"];
     io.stdout.write(formatTable(flags.verbose === true ? [...headers, "Namespace", "Available", "Created"] : headers, rows));

@@ -15,6 +15,7 @@ import { resolveGatewayUrl } from "../gateway-url.js";
 import type { CliIo } from "../io.js";
 import { collect } from "../parse-flags.js";
 import { errorLine } from "../report.js";
+import { shortDigest } from "../output.js";
 import { scaffoldFunction } from "../scaffold.js";
 import { loadStack } from "../stack.js";
 import type { Stack, StackFunction } from "../stack.js";
@@ -115,8 +116,7 @@ async function build(fn: StackFunction, stack: Stack, io: CliIo): Promise<{ wasm
   if (!isFunctionLang(lang)) {
     throw new TfaasError("invalid-request", `Cannot build ${fn.name}: functions.${fn.name}.lang is ${JSON.stringify(lang)}; expected one of ${LANGS.join(", ")}`);
   }
-  io.stderr.write(`Building: ${fn.name} (${lang})\n`);
-  return buildFunction({ name: fn.name, lang, handler: fn.handler ?? "", stackDir: stack.dir, onProgress: (line) => io.stderr.write(`[${fn.name}] ${line}\n`) });
+  return buildFunction({ name: fn.name, lang, handler: fn.handler ?? "", stackDir: stack.dir, onProgress: (line) => io.stderr.write(`${line}\n`) });
 }
 
 /** Builds or reads the function's code as needed, uploads it, and creates or updates the function. */
@@ -159,6 +159,3 @@ async function readCode(code: { path: string; field: string }): Promise<Buffer<A
   }
 }
 
-function shortDigest(digest: string): string {
-  return digest.length > 19 ? `${digest.slice(0, 19)}…` : digest;
-}

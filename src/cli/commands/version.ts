@@ -3,6 +3,7 @@ import { readFileSync } from "node:fs";
 import type { Command } from "commander";
 import { addGatewayOption, connect } from "../connect.js";
 import type { GatewayFlags } from "../connect.js";
+import type { GatewayInfo } from "../client.js";
 import type { CliIo } from "../io.js";
 import { formatFields, writeJson } from "../output.js";
 
@@ -16,12 +17,19 @@ export function registerVersion(program: Command, io: CliIo): void {
   addGatewayOption(program.command("version").description("print the versions of this client and of the gateway").option("--json", "print as JSON")).action(
     async (flags: GatewayFlags & { json?: boolean }) => {
       const client = clientVersion();
-      if (flags.json !== true) io.stdout.write(formatFields([["Client", client]]));
-      // Asked after printing the client's version, so that much shows even when the gateway is down.
-      const info = await (await connect(io, flags)).info();
+      let info: GatewayInfo;
+      try {
+        info = await (await connect(io, flags)).info();
+      } catch (error) {
+        // The client's version is worth showing even when the gateway cannot answer.
+        if (flags.json === true) writeJson(io, { client: { version: client } });
+        else io.stdout.write(formatFields([["Client", client]]));
+        throw error;
+      }
       if (flags.json === true) return writeJson(io, { client: { version: client }, gateway: info });
       io.stdout.write(
         formatFields([
+          ["Client", client],
           ["Gateway", `${info.version.release} (${info.version.sha})`],
           ["Provider", `${info.provider.provider} ${info.provider.version.release} (${info.provider.orchestration})`],
           ["Architecture", info.arch],
