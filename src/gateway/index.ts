@@ -14,6 +14,7 @@ import { AUTH_CHALLENGE, createBasicAuth, type Credentials } from "./auth.js";
 import { FunctionRegistry } from "./functions.js";
 import { findRoute, methodNotAllowed, sendError, sendText, type Route } from "./http.js";
 import { invokeRoute } from "./invoke-route.js";
+import { Invoker } from "./invoker.js";
 import { FunctionLogs } from "./logs.js";
 import { logsRoute } from "./logs-route.js";
 import { createMetrics, type GatewayMetrics } from "./metrics.js";
@@ -30,6 +31,7 @@ export interface GatewayOptions {
 export interface Gateway {
   server: http.Server;
   registry: FunctionRegistry;
+  invoker: Invoker;
   metrics: GatewayMetrics;
   listen(port: number, host: string): Promise<AddressInfo>;
   close(): Promise<void>;
@@ -46,9 +48,10 @@ export async function createGateway({ config, store, pool, credentials, info }: 
   });
   const logs = new FunctionLogs(store.logs);
   const authorized = createBasicAuth(credentials);
+  const invoker = new Invoker({ registry, pool, logs, metrics });
 
   const routes: Route[] = [
-    invokeRoute({ registry, pool, logs, metrics, maxRequestBytes: config.maxRequestBytes }),
+    invokeRoute(registry, invoker, config.maxRequestBytes),
     { pattern: /^\/healthz$/, auth: false, methods: { GET: ({ res }) => sendText(res, 200, "OK") } },
     {
       pattern: /^\/metrics$/,
@@ -93,6 +96,7 @@ export async function createGateway({ config, store, pool, credentials, info }: 
   return {
     server,
     registry,
+    invoker,
     metrics,
     listen: (port, host) =>
       new Promise((resolve, reject) => {

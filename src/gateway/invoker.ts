@@ -1,0 +1,83 @@
+/**
+ * Runs one call of a function on the workers and turns every outcome — success, function
+ * failure, platform failure — into a response, with metrics and logs. Shared by synchronous
+ * invocation and the async queue.
+ */
+import type { InvocationRequest } from "../sandbox/index.js";
+import { Headers } from "../shared/constants.js";
+import { TfaasError, asTfaasError } from "../shared/errors.js";
+import type { WorkerPool } from "../worker/pool.js";
+import type { FunctionRegistry, LiveFunction } from "./functions.js";
+import type { FunctionLogs } from "./logs.js";
+import type { GatewayMetrics } from "./metrics.js";
+
+export interface CallOutcome {
+  status: number;
+  /** Response headers, lower-case names, including `x-tfaas-error` for failures. */
+  headers: Record<string, string>;
+  body: Uint8Array | string;
+  seconds: number;
+}
+
+export interface InvokerDeps {
+  registry: FunctionRegistry;
+  pool: WorkerPool;
+  logs: FunctionLogs;
+  metrics: GatewayMetrics;
+}
+
+export class Invoker {
+  constructor(private readonly deps: InvokerDeps) {}
+
+  /** `readBody` runs once the call holds its in-flight slot, so a body over the limit is counted like any failure. */
+  async call(fn: LiveFunction, request: Omit<InvocationRequest, "body">, readBody: () => Promise<Uint8Array>, callId: string): Promise<CallOutcome> {
+    const { registry, pool, logs, metrics } = this.deps;
+    const started = process.hrtime.bigint();
+    const max = fn.settings.maxInflight;
+    if (max !== undefined && fn.inflight >= max) {
+      return failed(new TfaasError("too-many-requests", `Cannot invoke ${fn.record.name}: ${max} calls already in flight (max_inflight)`), started);
+    }
+    const label = fn.id;
+    fn.inflight++;
+    metrics.invocationStarted.labels(label).inc();
+    let outcome: CallOutcome;
+    try {
+      const body = await readBody();
+      if (fn.record.replicas === 0) await registry.scale(fn, 1);
+      const result = await pool.invoke(fn.id, { ...request, body }, fn.settings.execTimeoutMs);
+      if (result.stderr) logs.record(fn.record.name, fn.record.namespace, result.instance, result.stderr);
+      const headers = result.headers;
+      if (!Object.keys(headers).some((key) => key.toLowerCase() === "content-type")) {
+        headers["content-type"] = fn.settings.contentType ?? request.headers["content-type"] ?? "text/plain; charset=utf-8";
+      }
+      if (result.error) headers[Headers.error] = result.error.code;
+      outcome = { status: result.status, headers, body: result.body, seconds: elapsed(started) };
+    } catch (error) {
+      const failure = asTfaasError(error);
+      if (failure.code === "timeout" || failure.code === "worker-crashed" || failure.code === "internal") {
+        logs.record(fn.record.name, fn.record.namespace, "gateway", `call ${callId} failed: ${failure.message}`);
+      }
+      outcome = failed(failure, started);
+    } finally {
+      fn.inflight--;
+    }
+    fn.invocations++;
+    const code = String(outcome.status);
+    metrics.invocationTotal.labels(label, code).inc();
+    metrics.functionSeconds.labels(label, code).observe(outcome.seconds);
+    return outcome;
+  }
+}
+
+function elapsed(started: bigint): number {
+  return Number(process.hrtime.bigint() - started) / 1e9;
+}
+
+function failed(failure: TfaasError, started: bigint): CallOutcome {
+  return {
+    status: failure.status,
+    headers: { "content-type": "text/plain; charset=utf-8", [Headers.error]: failure.code },
+    body: failure.message + "\n",
+    seconds: elapsed(started),
+  };
+}
