@@ -86,11 +86,65 @@ export interface ArtifactStore {
   read(digest: string): Promise<Uint8Array>;
 }
 
+/** What one invocation used, as the worker measured it; the ledger bills and receipts build on. */
+export interface UsageRecord {
+  callId: string;
+  name: string;
+  namespace: string;
+  /** RFC 3339 with milliseconds: when the call finished. */
+  timestamp: string;
+  status: number;
+  /** Weighted instructions (decimal string: fuel is a 64-bit count); null for engines that do not meter fuel. */
+  fuel: string | null;
+  memoryPeakBytes: number;
+  ioBytesIn: number;
+  ioBytesOut: number;
+  wallSeconds: number;
+  /** The metering weight table's version; null when fuel is null. */
+  weightsVersion: string | null;
+  /** The worker that ran the call. */
+  instance: string;
+  /** The call's signed receipt (its JSON form), when the worker issued one. */
+  receipt?: string;
+}
+
+export interface UsageTotals {
+  name: string;
+  namespace: string;
+  calls: number;
+  /** Sum of fuel over the calls that reported it (decimal string). */
+  fuel: string;
+  /** Largest peak memory of any call. */
+  memoryPeakBytes: number;
+  ioBytesIn: number;
+  ioBytesOut: number;
+  wallSeconds: number;
+}
+
+export interface UsageQuery {
+  namespace: string;
+  name?: string;
+  /** Inclusive lower bound, RFC 3339. */
+  since?: string;
+  /** Exclusive upper bound, RFC 3339. */
+  until?: string;
+}
+
+export interface UsageStore {
+  append(records: readonly UsageRecord[]): Promise<void>;
+  /** Totals per function over the range, ordered by name. */
+  totals(query: UsageQuery): Promise<UsageTotals[]>;
+  /** Records in the range in time order (at most `limit`, default 10,000). */
+  list(query: UsageQuery & { limit?: number }): Promise<UsageRecord[]>;
+  get(callId: string): Promise<UsageRecord | undefined>;
+}
+
 export interface Store {
   functions: FunctionStore;
   secrets: SecretStore;
   logs: LogStore;
   artifacts: ArtifactStore;
+  usage: UsageStore;
   /** Idempotent; waits for writes under way. Afterwards every method fails with `unavailable`. */
   close(): Promise<void>;
 }

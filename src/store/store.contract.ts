@@ -7,7 +7,7 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { Defaults } from "../shared/constants.js";
 import { TfaasError, type ErrorCode } from "../shared/errors.js";
 import type { FunctionRecord } from "../shared/function.js";
-import type { LogEntry, Store } from "./index.js";
+import type { LogEntry, Store, UsageRecord } from "./index.js";
 
 export interface OpenedStore {
   store: Store;
@@ -340,6 +340,81 @@ export function describeStoreContract(name: string, open: () => Promise<OpenedSt
           await expectTfaasError(store.artifacts.stat(malformed), "invalid-request");
           await expectTfaasError(store.artifacts.read(malformed), "invalid-request");
         }
+      });
+    });
+
+    describe("usage", () => {
+      const record = (callId: string, name: string, timestamp: string, fuel: string | null, extra: Partial<UsageRecord> = {}): UsageRecord => ({
+        callId,
+        name,
+        namespace: "openfaas-fn",
+        timestamp,
+        status: 200,
+        fuel,
+        memoryPeakBytes: 65_536,
+        ioBytesIn: 10,
+        ioBytesOut: 20,
+        wallSeconds: 0.5,
+        weightsVersion: fuel === null ? null : "v1",
+        instance: "worker-0",
+        ...extra,
+      });
+
+      it("keeps records and finds one by call id, receipt included", async () => {
+        const first = record("c1", "alpha", "2024-05-01T10:00:00.000Z", "12", { receipt: '{"sig":"x"}' });
+        await store.usage.append([first, record("c2", "beta", "2024-05-01T10:00:01.000Z", null)]);
+        expect(await store.usage.get("c1")).toEqual(first);
+        expect((await store.usage.get("c2"))?.fuel).toBeNull();
+        expect(await store.usage.get("nope")).toBeUndefined();
+      });
+
+      it("totals per function exactly, over a half-open time range", async () => {
+        const big = "18446744073709551615"; // 2^64 - 1: beyond a double's exact range
+        await store.usage.append([
+          record("a1", "alpha", "2024-05-01T10:00:00.000Z", big),
+          record("a2", "alpha", "2024-05-01T10:00:01.000Z", "1", { memoryPeakBytes: 131_072 }),
+          record("a3", "alpha", "2024-05-01T10:00:02.000Z", null),
+          record("b1", "beta", "2024-05-01T10:00:01.500Z", "7"),
+          record("o1", "other", "2024-05-01T10:00:01.000Z", "5", { namespace: "elsewhere" }),
+        ]);
+        const all = await store.usage.totals({ namespace: "openfaas-fn" });
+        expect(all.map((t) => t.name)).toEqual(["alpha", "beta"]);
+        expect(all[0]).toEqual({
+          name: "alpha",
+          namespace: "openfaas-fn",
+          calls: 3,
+          fuel: (BigInt(big) + 1n).toString(),
+          memoryPeakBytes: 131_072,
+          ioBytesIn: 30,
+          ioBytesOut: 60,
+          wallSeconds: 1.5,
+        });
+        const window = await store.usage.totals({ namespace: "openfaas-fn", since: "2024-05-01T10:00:01.000Z", until: "2024-05-01T10:00:02.000Z" });
+        expect(window.map((t) => [t.name, t.calls, t.fuel])).toEqual([
+          ["alpha", 1, "1"],
+          ["beta", 1, "7"],
+        ]);
+        expect((await store.usage.totals({ namespace: "openfaas-fn", name: "beta" })).map((t) => t.name)).toEqual(["beta"]);
+      });
+
+      it("lists records in time order with a limit", async () => {
+        await store.usage.append([
+          record("late", "alpha", "2024-05-01T10:00:05.000Z", "1"),
+          record("early", "alpha", "2024-05-01T10:00:01.000Z", "1"),
+          record("middle", "alpha", "2024-05-01T10:00:03.000Z", "1"),
+        ]);
+        expect((await store.usage.list({ namespace: "openfaas-fn" })).map((r) => r.callId)).toEqual(["early", "middle", "late"]);
+        expect((await store.usage.list({ namespace: "openfaas-fn", limit: 2 })).map((r) => r.callId)).toEqual(["early", "middle"]);
+        await expectTfaasError(store.usage.list({ namespace: "openfaas-fn", limit: 0 }), "invalid-request");
+      });
+
+      it("rejects a malformed record without writing any of its batch", async () => {
+        await expectTfaasError(
+          store.usage.append([record("ok", "alpha", "2024-05-01T10:00:00.000Z", "1"), record("bad", "alpha", "2024-05-01T10:00:00.000Z", "-3")]),
+          "invalid-request",
+        );
+        await expectTfaasError(store.usage.append([record("bad-time", "alpha", "yesterday", "1")]), "invalid-request");
+        expect(await store.usage.list({ namespace: "openfaas-fn" })).toEqual([]);
       });
     });
   });

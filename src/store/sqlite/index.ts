@@ -1,6 +1,6 @@
 /**
  * The embedded Store: one data directory holding `tfaas.db` (SQLite: functions, sealed secrets,
- * logs, artifact metadata), `secrets.key` (the key that seals secrets) and
+ * logs, artifact metadata, the usage ledger), `secrets.key` (the key that seals secrets) and
  * `artifacts/sha256/<hex>` (artifact bytes).
  */
 import Database from "better-sqlite3";
@@ -18,6 +18,7 @@ import { Lifecycle } from "./lifecycle.js";
 import { SqliteLogStore } from "./logs.js";
 import { migrate } from "./schema.js";
 import { SqliteSecretStore } from "./secrets.js";
+import { SqliteUsageStore } from "./usage.js";
 
 export interface SqliteStoreOptions {
   /** Created (mode 0700) when missing. */
@@ -49,6 +50,7 @@ export async function openSqliteStore(options: SqliteStoreOptions): Promise<Stor
       secrets: new SqliteSecretStore(db, cipher, lifecycle),
       logs: new SqliteLogStore(db, maxLogEntries, lifecycle),
       artifacts: new SqliteArtifactStore(db, files, lifecycle),
+      usage: new SqliteUsageStore(db, lifecycle),
       close: () => lifecycle.close(() => db.close()),
     };
   } catch (error) {

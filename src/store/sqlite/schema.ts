@@ -50,6 +50,27 @@ const migrations: readonly string[] = [
     created_at TEXT NOT NULL
   ) STRICT, WITHOUT ROWID;
   `,
+  `
+  -- The usage ledger: one row per invocation. fuel is TEXT because it is a 64-bit count.
+  CREATE TABLE usage (
+    call_id           TEXT NOT NULL,
+    namespace         TEXT NOT NULL,
+    name              TEXT NOT NULL,
+    time_ms           INTEGER NOT NULL,
+    status            INTEGER NOT NULL,
+    fuel              TEXT,
+    memory_peak_bytes INTEGER NOT NULL,
+    io_bytes_in       INTEGER NOT NULL,
+    io_bytes_out      INTEGER NOT NULL,
+    wall_seconds      REAL NOT NULL,
+    weights_version   TEXT,
+    instance          TEXT NOT NULL,
+    receipt           TEXT
+  ) STRICT;
+  CREATE INDEX usage_by_function_time ON usage (namespace, name, time_ms);
+  CREATE INDEX usage_by_time ON usage (namespace, time_ms);
+  CREATE INDEX usage_by_call ON usage (call_id);
+  `,
 ];
 
 export const SCHEMA_VERSION = migrations.length;
