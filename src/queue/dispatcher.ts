@@ -1,0 +1,233 @@
+/**
+ * The dispatcher runs queued calls: per function in arrival order, with at most
+ * `concurrency` calls of one function and `globalConcurrency` calls in all running at once.
+ * An attempt answering 429 or 5xx is retried after a capped exponential backoff until the
+ * function's attempts are used up; while a call waits for its retry, later calls of the same
+ * function may start. Finished calls hand their callback to the CallbackSender, and a periodic
+ * sweep removes results past retention.
+ *
+ * It keeps in memory only which functions have work and what runs; the queue is the truth, so
+ * a restart picks up where the last process stopped (calls it left running run again).
+ */
+import { log } from "../shared/log.js";
+import { backoffDelayMs, type Backoff } from "./backoff.js";
+import { settleWithin, type CallbackSender } from "./callbacks.js";
+import type { FunctionLimits } from "./limits.js";
+import type { CallResult, Claim, ClaimedCall, Queue } from "./queue.js";
+
+/** Runs attempts; the gateway implements it on its Invoker. */
+export interface CallRunner {
+  /** One attempt. Never throws for function or platform failures: they are results with a status. */
+  run(call: ClaimedCall): Promise<CallResult>;
+  /** The function's limits (the platform defaults when it no longer exists). */
+  limits(name: string, namespace: string): FunctionLimits;
+}
+
+export interface DispatcherOptions {
+  queue: Queue;
+  runner: CallRunner;
+  callbacks: CallbackSender;
+  globalConcurrency: number;
+  retry: Backoff;
+  /** Finished calls are kept this long, then swept. */
+  retentionMs: number;
+  sweepIntervalMs: number;
+  now?: () => number;
+}
+
+interface Due {
+  name: string;
+  namespace: string;
+  readyAt: number;
+}
+
+export class Dispatcher {
+  readonly #options: DispatcherOptions;
+  readonly #now: () => number;
+  /** Functions that may have queued calls. Replaced, never mutated, when notified, so a stale claim result cannot drop fresh news. */
+  readonly #due = new Map<string, Due>();
+  readonly #running = new Map<string, number>();
+  #total = 0;
+  readonly #active = new Set<Promise<void>>();
+  #pumping = false;
+  #again = false;
+  #accepting = false;
+  /** Set after stop's drain: late outcomes are left for the next start (their calls stay `running`, then requeue). */
+  #abandoned = false;
+  #wake: NodeJS.Timeout | undefined;
+  #wakeAt = Infinity;
+  #sweeper: NodeJS.Timeout | undefined;
+
+  constructor(options: DispatcherOptions) {
+    this.#options = options;
+    this.#now = options.now ?? Date.now;
+  }
+
+  async start(): Promise<void> {
+    this.#accepting = true;
+    for (const waiting of await this.#options.queue.waiting()) {
+      this.#due.set(keyOf(waiting.name, waiting.namespace), { ...waiting });
+    }
+    await this.#options.callbacks.resume();
+    this.#sweeper = setInterval(() => void this.sweep(), this.#options.sweepIntervalMs);
+    this.#sweeper.unref();
+    void this.#pump();
+  }
+
+  /** Tells the dispatcher a call of the function was just enqueued. */
+  notify(name: string, namespace: string): void {
+    if (!this.#accepting) return;
+    this.#due.set(keyOf(name, namespace), { name, namespace, readyAt: this.#now() });
+    void this.#pump();
+  }
+
+  /** Removes results past retention now (also runs periodically). */
+  async sweep(): Promise<number> {
+    try {
+      return await this.#options.queue.sweep(this.#now() - this.#options.retentionMs);
+    } catch (error) {
+      if (this.#accepting) log.error("cannot sweep finished async calls", { error });
+      return 0;
+    }
+  }
+
+  /** Calls running now. */
+  get running(): number {
+    return this.#total;
+  }
+
+  /**
+   * Stops starting calls and waits up to `drainMs` for those running to finish and be recorded.
+   * Calls still running after that stay `running` in the queue and run again at the next start.
+   */
+  async stop(drainMs: number): Promise<void> {
+    this.#accepting = false;
+    clearTimeout(this.#wake);
+    clearInterval(this.#sweeper);
+    await Promise.all([settleWithin([...this.#active], drainMs), this.#options.callbacks.stop(drainMs)]);
+    this.#abandoned = true;
+  }
+
+  async #pump(): Promise<void> {
+    if (this.#pumping) {
+      this.#again = true;
+      return;
+    }
+    this.#pumping = true;
+    try {
+      do {
+        this.#again = false;
+        while (this.#accepting && (await this.#claimRound()));
+        this.#armWake();
+      } while (this.#again && this.#accepting);
+    } catch (error) {
+      if (this.#accepting) log.error("cannot dispatch async calls", { error });
+    } finally {
+      this.#pumping = false;
+    }
+  }
+
+  /** Claims, in one batch, a call for every free slot of every ready function; answers whether any call started. */
+  async #claimRound(): Promise<boolean> {
+    const { queue, runner, globalConcurrency } = this.#options;
+    const now = this.#now();
+    const claims: Array<Promise<{ key: string; due: Due; limits: FunctionLimits; claim: Claim }>> = [];
+    for (const [key, due] of this.#due) {
+      if (this.#total >= globalConcurrency) break;
+      if (due.readyAt > now) continue;
+      const limits = runner.limits(due.name, due.namespace);
+      const slots = Math.min(limits.concurrency - (this.#running.get(key) ?? 0), globalConcurrency - this.#total);
+      for (let i = 0; i < slots; i++) {
+        this.#reserve(key);
+        claims.push(
+          queue.claim(due.name, due.namespace, now).then(
+            (claim) => ({ key, due, limits, claim }),
+            (error: unknown) => {
+              this.#release(key);
+              throw error;
+            },
+          ),
+        );
+      }
+    }
+    if (claims.length === 0) return false;
+    let started = false;
+    for (const { key, due, limits, claim } of await Promise.all(claims)) {
+      if (claim.call !== undefined) {
+        started = true;
+        this.#launch(key, claim.call, limits);
+        continue;
+      }
+      this.#release(key);
+      if (this.#due.get(key) !== due) continue;
+      if (claim.nextReadyAt === undefined) this.#due.delete(key);
+      else due.readyAt = claim.nextReadyAt;
+    }
+    return started;
+  }
+
+  #launch(key: string, call: ClaimedCall, limits: FunctionLimits): void {
+    const task = this.#execute(call, limits)
+      .catch((error: unknown) => {
+        if (!this.#abandoned) log.error("cannot record an async call's outcome", { call: call.callId, error });
+      })
+      .finally(() => {
+        this.#release(key);
+        this.#active.delete(task);
+        if (this.#accepting) void this.#pump();
+      });
+    this.#active.add(task);
+  }
+
+  async #execute(call: ClaimedCall, limits: FunctionLimits): Promise<void> {
+    const { queue, runner, retry, callbacks } = this.#options;
+    const result = await runner.run(call);
+    if (this.#abandoned) return;
+    const now = this.#now();
+    const retryable = result.statusCode === 429 || result.statusCode >= 500;
+    if (retryable && call.attempts < limits.maxAttempts) {
+      const notBefore = now + backoffDelayMs(call.attempts, retry);
+      await queue.retry(call.callId, result, notBefore);
+      const key = keyOf(call.name, call.namespace);
+      const due = this.#due.get(key);
+      if (due === undefined) this.#due.set(key, { name: call.name, namespace: call.namespace, readyAt: notBefore });
+      else due.readyAt = Math.min(due.readyAt, notBefore);
+      return;
+    }
+    await queue.finish(call.callId, result.statusCode < 400 ? "succeeded" : "failed", result, now);
+    if (call.callbackUrl !== undefined) callbacks.schedule(call.callId, now);
+  }
+
+  #reserve(key: string): void {
+    this.#running.set(key, (this.#running.get(key) ?? 0) + 1);
+    this.#total++;
+  }
+
+  #release(key: string): void {
+    const left = (this.#running.get(key) ?? 1) - 1;
+    if (left === 0) this.#running.delete(key);
+    else this.#running.set(key, left);
+    this.#total--;
+  }
+
+  /** Wakes the pump when the earliest waiting retry becomes ready. */
+  #armWake(): void {
+    if (!this.#accepting) return;
+    const now = this.#now();
+    let earliest = Infinity;
+    for (const due of this.#due.values()) if (due.readyAt > now && due.readyAt < earliest) earliest = due.readyAt;
+    if (earliest === this.#wakeAt) return;
+    clearTimeout(this.#wake);
+    this.#wakeAt = earliest;
+    if (earliest === Infinity) return;
+    this.#wake = setTimeout(() => {
+      this.#wakeAt = Infinity;
+      void this.#pump();
+    }, earliest - now);
+    this.#wake.unref();
+  }
+}
+
+function keyOf(name: string, namespace: string): string {
+  return `${name}.${namespace}`;
+}
