@@ -25,6 +25,8 @@ describe("restart persistence", () => {
       const digest = await deploy(first, "keeper", await watFixture("trap"), { envVars: { K: "v" } });
       await first.api("/system/secrets", { method: "POST", body: JSON.stringify({ name: "kept", value: "v" }) });
       expect((await fetch(first.url + "/function/keeper", { method: "POST" })).status).toBe(500);
+      // Logs are written in batches (a crash loses at most the last ~20 ms); reading them flushes.
+      expect(await (await first.api("/system/logs?name=keeper")).text()).toContain("about to trap");
       workers = first.workerPids();
       await first.stop("SIGKILL");
       // Workers notice the gateway is gone and exit on their own.

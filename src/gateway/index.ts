@@ -103,10 +103,12 @@ export async function createGateway({ config, store, pool, credentials, info }: 
         server.once("error", reject);
         server.listen(port, host, () => resolve(server.address() as AddressInfo));
       }),
-    close: () =>
-      new Promise<void>((resolve) => {
+    close: async () => {
+      await new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeAllConnections();
-      }),
+      });
+      await logs.flush();
+    },
   };
 }

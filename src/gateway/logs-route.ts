@@ -46,6 +46,7 @@ export function logsRoute(registry: FunctionRegistry, store: LogStore, logs: Fun
         let live: ((entry: LogEntry) => void) | undefined;
         const stop = follow ? logs.follow(name, namespace, (entry) => (live ? live(entry) : buffered.push(entry))) : undefined;
         try {
+          await logs.flush();
           const history = await store.query({ name, namespace, ...(since ? { since } : {}), ...(tail !== undefined ? { tail } : {}) });
           res.writeHead(200, { "content-type": "application/x-ndjson", "cache-control": "no-cache" });
           for (const entry of history) res.write(line(entry));

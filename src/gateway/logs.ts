@@ -4,14 +4,23 @@
  * request bodies never do.
  */
 import type { LogEntry, LogStore } from "../store/index.js";
-import { log } from "../shared/log.js";
+import { BatchWriter } from "./batch-writer.js";
 
 type Follower = (entry: LogEntry) => void;
 
 export class FunctionLogs {
   private readonly followers = new Map<string, Set<Follower>>();
 
-  constructor(private readonly store: LogStore) {}
+  private readonly writer: BatchWriter<LogEntry>;
+
+  constructor(store: LogStore) {
+    this.writer = new BatchWriter({ what: "function logs", write: (entries) => store.append(entries) });
+  }
+
+  /** Stores what is buffered; queries see every line recorded before the call. */
+  flush(): Promise<void> {
+    return this.writer.flush();
+  }
 
   /** Splits text into lines and records them; never throws into the caller's request. */
   record(name: string, namespace: string, instance: string, text: string): void {
@@ -19,7 +28,7 @@ export class FunctionLogs {
     if (lines.length === 0) return;
     const timestamp = new Date().toISOString();
     const entries = lines.map((line) => ({ name, namespace, instance, timestamp, text: line }));
-    this.store.append(entries).catch((error: unknown) => log.error("cannot store function logs", { function: name, error }));
+    this.writer.add(...entries);
     for (const follower of this.followers.get(`${name}.${namespace}`) ?? []) entries.forEach(follower);
   }
 
