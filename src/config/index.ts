@@ -7,6 +7,7 @@ import path from "node:path";
 import { z } from "zod";
 import { Defaults } from "../shared/constants.js";
 import { TfaasError } from "../shared/errors.js";
+import { parseDurationMs } from "../shared/units.js";
 
 const configSchema = z.object({
   host: z.string().min(1),
@@ -21,6 +22,20 @@ const configSchema = z.object({
   maxOutputBytes: z.number().int().positive(),
   execTimeoutMs: z.number().int().positive(),
   maxLogEntriesPerFunction: z.number().int().positive(),
+  /** Asynchronous invocations (src/queue, docs/async.md). */
+  async: z.object({
+    concurrency: z.number().int().min(1).max(10_000),
+    functionConcurrency: z.number().int().min(1).max(1000),
+    maxDepth: z.number().int().min(1),
+    maxAttempts: z.number().int().min(1).max(1000),
+    retryBaseMs: z.number().int().min(1),
+    retryMaxMs: z.number().int().min(1),
+    retentionMs: z.number().int().min(1000),
+    callbackAttempts: z.number().int().min(1).max(1000),
+    callbackTimeoutMs: z.number().int().min(1),
+    callbackAllow: z.array(z.string()),
+    callbackDeny: z.array(z.string()),
+  }),
 });
 
 export type PlatformConfig = z.infer<typeof configSchema>;
@@ -38,6 +53,60 @@ function intFromEnv(env: NodeJS.ProcessEnv, name: string): number | undefined {
   return value;
 }
 
+// ── Asynchronous invocations: TFAAS_ASYNC_* (durations like 500ms, 30s, 1h; lists comma-separated) ──
+export const AsyncDefaults = {
+  /** TFAAS_ASYNC_CONCURRENCY: async calls running at once, all functions together. */
+  concurrency: 16,
+  /** TFAAS_ASYNC_FUNCTION_CONCURRENCY: per function, unless its annotation com.tfaas.async.concurrency says otherwise. */
+  functionConcurrency: 1,
+  /** TFAAS_ASYNC_MAX_DEPTH: queued calls beyond this are refused with 429. */
+  maxDepth: 100_000,
+  /** TFAAS_ASYNC_MAX_ATTEMPTS: attempts per call on 429/5xx, unless com.tfaas.async.max-attempts says otherwise. */
+  maxAttempts: 3,
+  /** TFAAS_ASYNC_RETRY_BASE and TFAAS_ASYNC_RETRY_MAX: exponential backoff of invocation and callback retries. */
+  retryBaseMs: 1_000,
+  retryMaxMs: 60_000,
+  /** TFAAS_ASYNC_RETENTION: how long finished calls and their results stay visible. */
+  retentionMs: 3_600_000,
+  /** TFAAS_ASYNC_CALLBACK_ATTEMPTS and TFAAS_ASYNC_CALLBACK_TIMEOUT: per callback delivery. */
+  callbackAttempts: 5,
+  callbackTimeoutMs: 10_000,
+  /** TFAAS_ASYNC_CALLBACK_ALLOW / TFAAS_ASYNC_CALLBACK_DENY: the callback (SSRF) policy; this deny list is the embedded default. */
+  callbackAllow: [] as string[],
+  callbackDeny: ["link-local", "reserved"],
+} as const;
+
+function durationFromEnv(env: NodeJS.ProcessEnv, name: string): number | undefined {
+  const raw = env[name];
+  if (raw === undefined || raw === "") return undefined;
+  const value = parseDurationMs(raw);
+  if (value === undefined) throw new TfaasError("invalid-request", `Cannot read ${name}: expected a duration like 30s or 1h, got ${JSON.stringify(raw)}`);
+  return Math.round(value);
+}
+
+function listFromEnv(env: NodeJS.ProcessEnv, name: string): string[] | undefined {
+  const raw = env[name];
+  if (raw === undefined) return undefined;
+  return raw.split(",").map((entry) => entry.trim()).filter((entry) => entry !== "");
+}
+
+function asyncFromEnv(env: NodeJS.ProcessEnv): PlatformConfig["async"] {
+  return {
+    concurrency: intFromEnv(env, "TFAAS_ASYNC_CONCURRENCY") ?? AsyncDefaults.concurrency,
+    functionConcurrency: intFromEnv(env, "TFAAS_ASYNC_FUNCTION_CONCURRENCY") ?? AsyncDefaults.functionConcurrency,
+    maxDepth: intFromEnv(env, "TFAAS_ASYNC_MAX_DEPTH") ?? AsyncDefaults.maxDepth,
+    maxAttempts: intFromEnv(env, "TFAAS_ASYNC_MAX_ATTEMPTS") ?? AsyncDefaults.maxAttempts,
+    retryBaseMs: durationFromEnv(env, "TFAAS_ASYNC_RETRY_BASE") ?? AsyncDefaults.retryBaseMs,
+    retryMaxMs: durationFromEnv(env, "TFAAS_ASYNC_RETRY_MAX") ?? AsyncDefaults.retryMaxMs,
+    retentionMs: durationFromEnv(env, "TFAAS_ASYNC_RETENTION") ?? AsyncDefaults.retentionMs,
+    callbackAttempts: intFromEnv(env, "TFAAS_ASYNC_CALLBACK_ATTEMPTS") ?? AsyncDefaults.callbackAttempts,
+    callbackTimeoutMs: durationFromEnv(env, "TFAAS_ASYNC_CALLBACK_TIMEOUT") ?? AsyncDefaults.callbackTimeoutMs,
+    callbackAllow: listFromEnv(env, "TFAAS_ASYNC_CALLBACK_ALLOW") ?? [...AsyncDefaults.callbackAllow],
+    callbackDeny: listFromEnv(env, "TFAAS_ASYNC_CALLBACK_DENY") ?? [...AsyncDefaults.callbackDeny],
+  };
+}
+// ── end of asynchronous invocations ──
+
 export function loadConfig(overrides: ConfigOverrides = {}, env: NodeJS.ProcessEnv = process.env): PlatformConfig {
   const defined = Object.fromEntries(Object.entries(overrides).filter(([, v]) => v !== undefined));
   const candidate = {
@@ -52,6 +121,7 @@ export function loadConfig(overrides: ConfigOverrides = {}, env: NodeJS.ProcessE
     maxOutputBytes: intFromEnv(env, "TFAAS_MAX_OUTPUT_BYTES") ?? Defaults.maxOutputBytes,
     execTimeoutMs: Defaults.execTimeoutMs,
     maxLogEntriesPerFunction: Defaults.maxLogLinesPerFunction,
+    async: asyncFromEnv(env),
     ...defined,
   };
   if (candidate.adminPassword === undefined) delete (candidate as { adminPassword?: string }).adminPassword;
