@@ -4,6 +4,7 @@ import { registerFunctions } from "./commands/functions.js";
 import { registerInvoke } from "./commands/invoke.js";
 import { registerLogin } from "./commands/login.js";
 import { registerLogs } from "./commands/logs.js";
+import { registerMeter } from "./commands/meter.js";
 import { registerProject } from "./commands/project.js";
 import { registerSecrets } from "./commands/secrets.js";
 import { registerUp } from "./commands/up.js";
@@ -31,6 +32,7 @@ export function createProgram(io: CliIo): Command {
   registerFunctions(program, io);
   registerLogs(program, io);
   registerSecrets(program, io);
+  registerMeter(program, io);
   registerVersion(program, io);
   return program;
 }

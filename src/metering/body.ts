@@ -1,0 +1,549 @@
+/**
+ * Rewrites one function body: decodes every instruction (with an explicit control stack, so
+ * nesting depth costs memory, never call-stack), splits the body into straight-line regions,
+ * and inserts at the start of each region the sum of its instructions' weights. Budget checks
+ * sit at the function entry and at every loop header; they compare the fuel consumed *before*
+ * that point with the limit, so where a call stops does not depend on how regions are merged.
+ *
+ * With `localCounter`, the running fuel lives in a local and is flushed to the exported global
+ * at checks, calls, returns and memory.grow, and reloaded after calls (the callee advanced it).
+ */
+import type { ByteWriter } from "./bytes.js";
+import { ByteReader, malformed } from "./bytes.js";
+import { readValueType } from "./module.js";
+import { miscClass, Op, simdShape, singleByteClass, unsupportedOpcodeFeature } from "./opcodes.js";
+import type { OpClass } from "./weights.js";
+
+export interface BodyFlags {
+  /** Keep the running fuel in a local (else every region updates the global). */
+  localCounter: boolean;
+  /** Let a region run on across `block` and across the `end` of blocks nobody branches to. */
+  mergeBlocks: boolean;
+}
+
+/** Indices of the globals the instrumenter adds. */
+export interface MeteringGlobals {
+  fuel: number;
+  limit: number;
+  exhausted: number;
+  pages: number;
+  pageFuel: number;
+  pageFuelMark: number;
+}
+
+export interface BodyContext {
+  flags: BodyFlags;
+  globals: MeteringGlobals;
+  costs: Readonly<Record<OpClass, number>>;
+  /** log2 of the weight table's bulkBytesPerFuel and tableElementsPerFuel. */
+  bulkBytesShift: number;
+  tableElementsShift: number;
+  typeCount: number;
+}
+
+export interface BodyStats {
+  blocks: number;
+  checks: number;
+  flushes: number;
+  bulkSites: number;
+  memoryGrowSites: number;
+}
+
+/** Engine limit (JS API "implementation-defined limits") on parameters plus locals. */
+export const MAX_LOCALS = 50_000;
+
+const FRAME_FUNCTION = 0;
+const FRAME_BLOCK = 1;
+const FRAME_LOOP = 2;
+const FRAME_IF = 3;
+
+const I64 = 0x7e;
+const I32 = 0x7f;
+const EMPTY_BLOCK = 0x40;
+
+/** Reusable buffers for rewriting many bodies without reallocating. */
+export class BodyRewriter {
+  private readonly code: ByteWriter;
+  private readonly body: ByteWriter;
+  private insertAt: number[] = [];
+  private regionCost: number[] = [];
+  private kinds: number[] = [];
+  private targeted: boolean[] = [];
+  private readonly singleCosts: Int32Array;
+
+  constructor(
+    private readonly context: BodyContext,
+    makeWriter: () => ByteWriter,
+    readonly stats: BodyStats,
+  ) {
+    this.code = makeWriter();
+    this.body = makeWriter();
+    this.singleCosts = new Int32Array(256).fill(-1);
+    for (let op = 0; op < 256; op++) {
+      const name = singleByteClass[op];
+      if (name !== undefined) this.singleCosts[op] = name === "delimiter" ? 0 : context.costs[name];
+    }
+  }
+
+  /** Rewrites the body in bytes[start, end) and appends it, size-prefixed, to `out`. */
+  rewrite(bytes: Uint8Array, start: number, end: number, paramCount: number, out: ByteWriter): void {
+    const { flags, globals, costs } = this.context;
+    const reader = new ByteReader(bytes, start, end);
+    const w = this.code;
+    w.reset();
+    this.insertAt.length = 0;
+    this.regionCost.length = 0;
+    const kinds = this.kinds;
+    const targeted = this.targeted;
+    kinds.length = 0;
+    targeted.length = 0;
+
+    const groups = reader.count("local declaration");
+    const groupsStart = reader.pos;
+    let locals = paramCount;
+    for (let group = 0; group < groups; group++) {
+      const offset = reader.pos;
+      locals += reader.u32();
+      readValueType(reader);
+      if (locals + 2 > MAX_LOCALS) throw malformed(offset, `function with more than ${MAX_LOCALS - 2} parameters and locals`);
+    }
+    const groupsEnd = reader.pos;
+    const fuelLocal = locals;
+    const lengthLocal = flags.localCounter ? locals + 1 : locals;
+    let usesLength = false;
+
+    let copyFrom = reader.pos;
+    const sync = (upTo: number) => {
+      if (upTo > copyFrom) w.bytes(bytes.subarray(copyFrom, upTo));
+      copyFrom = upTo;
+    };
+    let region = -1;
+    const newRegion = () => {
+      this.insertAt.push(w.length);
+      this.regionCost.push(0);
+      region = this.regionCost.length - 1;
+    };
+    const charge = (cost: number) => {
+      this.regionCost[region] = (this.regionCost[region] as number) + cost;
+    };
+    const globalGet = (index: number) => {
+      w.byte(Op.globalGet);
+      w.u32(index);
+    };
+    const globalSet = (index: number) => {
+      w.byte(Op.globalSet);
+      w.u32(index);
+    };
+    const localGet = (index: number) => {
+      w.byte(Op.localGet);
+      w.u32(index);
+    };
+    const flush = () => {
+      if (!flags.localCounter) return;
+      localGet(fuelLocal);
+      globalSet(globals.fuel);
+      this.stats.flushes++;
+    };
+    const reload = () => {
+      if (!flags.localCounter) return;
+      globalGet(globals.fuel);
+      w.byte(Op.localSet);
+      w.u32(fuelLocal);
+    };
+    /** Traps when the fuel on the stack exceeds the limit, marking the trap as exhaustion. */
+    const trapIfOverLimit = () => {
+      globalGet(globals.limit);
+      w.byte(Op.i64GtS);
+      w.byte(Op.if);
+      w.byte(EMPTY_BLOCK);
+      w.byte(Op.i32Const);
+      w.byte(1);
+      globalSet(globals.exhausted);
+      w.byte(Op.unreachable);
+      w.byte(Op.end);
+      this.stats.checks++;
+    };
+    /** Marks branch target `depth` and answers whether it is the function itself (a return). */
+    const branchTo = (depth: number, offset: number): boolean => {
+      const index = kinds.length - 1 - depth;
+      if (index < 0) throw malformed(offset, `branch depth ${depth} exceeds the nesting depth ${kinds.length}`);
+      if (index === 0) return true;
+      if (kinds[index] !== FRAME_LOOP) targeted[index] = true;
+      return false;
+    };
+    const readBlockType = () => {
+      const offset = reader.pos;
+      const type = reader.s33();
+      if (type >= 0) {
+        if (type >= this.context.typeCount) throw malformed(offset, `block type index ${type} (only ${this.context.typeCount} types)`);
+        return;
+      }
+      const byte = type + 0x80;
+      if (byte !== EMPTY_BLOCK && !(byte >= 0x7b && byte <= 0x7f) && byte !== 0x70 && byte !== 0x6f) {
+        throw malformed(offset, `block type ${type} (not WebAssembly 2.0)`);
+      }
+    };
+    const readMemarg = () => {
+      const offset = reader.pos;
+      const align = reader.u32();
+      if (align >= 64) throw malformed(offset, "memory access with a memory index (multi-memory, not WebAssembly 2.0)");
+      reader.u32();
+    };
+    const readMemoryZero = () => {
+      const offset = reader.pos;
+      if (reader.byte() !== 0) throw malformed(offset, "memory index other than 0 (multi-memory, not WebAssembly 2.0)");
+    };
+    /** Adds floor(length >> shift) fuel for the length operand on top of the stack, leaving it there. */
+    const chargeLength = (shift: number) => {
+      usesLength = true;
+      w.byte(Op.localTee);
+      w.u32(lengthLocal);
+      localGet(lengthLocal);
+      w.byte(Op.i64ExtendI32U);
+      if (shift > 0) {
+        w.byte(Op.i64Const);
+        w.s64(BigInt(shift));
+        w.byte(Op.i64ShrU);
+      }
+      if (flags.localCounter) {
+        localGet(fuelLocal);
+        w.byte(Op.i64Add);
+        w.byte(Op.localSet);
+        w.u32(fuelLocal);
+      } else {
+        globalGet(globals.fuel);
+        w.byte(Op.i64Add);
+        globalSet(globals.fuel);
+      }
+      this.stats.bulkSites++;
+    };
+
+    // Entry: check the fuel the caller has already consumed, then the first region.
+    if (flags.localCounter) {
+      globalGet(globals.fuel);
+      w.byte(Op.localTee);
+      w.u32(fuelLocal);
+    } else {
+      globalGet(globals.fuel);
+    }
+    trapIfOverLimit();
+    kinds.push(FRAME_FUNCTION);
+    targeted.push(false);
+    newRegion();
+
+    for (;;) {
+      const offset = reader.pos;
+      if (offset >= end) throw malformed(end, "function body ends before its final end");
+      const op = bytes[offset] as number;
+      reader.pos = offset + 1;
+      switch (op) {
+        case Op.block:
+          readBlockType();
+          charge(costs.control);
+          kinds.push(FRAME_BLOCK);
+          targeted.push(false);
+          if (!flags.mergeBlocks) {
+            sync(reader.pos);
+            newRegion();
+          }
+          break;
+        case Op.loop:
+          readBlockType();
+          charge(costs.control);
+          kinds.push(FRAME_LOOP);
+          targeted.push(false);
+          sync(reader.pos);
+          flush();
+          if (flags.localCounter) localGet(fuelLocal);
+          else globalGet(globals.fuel);
+          trapIfOverLimit();
+          newRegion();
+          break;
+        case Op.if:
+          readBlockType();
+          charge(costs.control);
+          kinds.push(FRAME_IF);
+          targeted.push(false);
+          sync(reader.pos);
+          newRegion();
+          break;
+        case Op.else:
+          if (kinds[kinds.length - 1] !== FRAME_IF) throw malformed(offset, "else outside an if");
+          sync(reader.pos);
+          newRegion();
+          break;
+        case Op.end: {
+          const kind = kinds.pop();
+          const wasTargeted = targeted.pop();
+          if (kind === FRAME_FUNCTION) {
+            sync(offset);
+            flush();
+            sync(reader.pos);
+            if (reader.pos !== end) throw malformed(reader.pos, `function body has ${end - reader.pos} bytes after its final end`);
+            this.compose(bytes, groups, groupsStart, groupsEnd, fuelLocal, usesLength, out);
+            return;
+          }
+          if (kind === FRAME_IF || wasTargeted === true || !flags.mergeBlocks) {
+            sync(reader.pos);
+            newRegion();
+          }
+          break;
+        }
+        case Op.br:
+        case Op.brIf: {
+          const depthOffset = reader.pos;
+          const returns = branchTo(reader.u32(), depthOffset);
+          charge(costs.control);
+          if (returns) {
+            sync(offset);
+            flush();
+          }
+          sync(reader.pos);
+          newRegion();
+          break;
+        }
+        case Op.brTable: {
+          const count = reader.count("branch table");
+          let returns = false;
+          for (let index = 0; index <= count; index++) {
+            const depthOffset = reader.pos;
+            if (branchTo(reader.u32(), depthOffset)) returns = true;
+          }
+          charge(costs.control);
+          if (returns) {
+            sync(offset);
+            flush();
+          }
+          sync(reader.pos);
+          newRegion();
+          break;
+        }
+        case Op.return:
+          charge(costs.control);
+          sync(offset);
+          flush();
+          sync(reader.pos);
+          newRegion();
+          break;
+        case Op.unreachable:
+          charge(costs.control);
+          sync(reader.pos);
+          newRegion();
+          break;
+        case Op.call:
+        case Op.callIndirect: {
+          if (op === Op.call) {
+            reader.u32();
+            charge(costs.call);
+          } else {
+            const typeOffset = reader.pos;
+            const type = reader.u32();
+            if (type >= this.context.typeCount) throw malformed(typeOffset, `call_indirect type index ${type} (only ${this.context.typeCount} types)`);
+            reader.u32();
+            charge(costs.callIndirect);
+          }
+          sync(offset);
+          flush();
+          sync(reader.pos);
+          reload();
+          newRegion();
+          break;
+        }
+        case Op.selectTyped: {
+          const count = reader.count("select type");
+          for (let index = 0; index < count; index++) readValueType(reader);
+          charge(costs.control);
+          break;
+        }
+        case Op.localGet:
+        case Op.localSet:
+        case Op.localTee:
+        case Op.globalGet:
+        case Op.globalSet:
+        case Op.tableGet:
+        case Op.tableSet:
+        case Op.refFunc:
+          reader.u32();
+          charge(this.singleCosts[op] as number);
+          break;
+        case Op.memorySize:
+          readMemoryZero();
+          charge(costs.memorySize);
+          break;
+        case Op.memoryGrow: {
+          readMemoryZero();
+          charge(costs.memoryGrow);
+          sync(offset);
+          flush();
+          // pageFuel += pages_now * (fuel - mark); mark = fuel: the integral up to this grow.
+          globalGet(globals.pageFuel);
+          w.byte(Op.memorySize);
+          w.byte(0);
+          w.byte(Op.i64ExtendI32U);
+          globalGet(globals.fuel);
+          globalGet(globals.pageFuelMark);
+          w.byte(Op.i64Sub);
+          w.byte(Op.i64Mul);
+          w.byte(Op.i64Add);
+          globalSet(globals.pageFuel);
+          globalGet(globals.fuel);
+          globalSet(globals.pageFuelMark);
+          sync(reader.pos);
+          // Memory never shrinks, so the size after a grow is the peak so far.
+          w.byte(Op.memorySize);
+          w.byte(0);
+          globalSet(globals.pages);
+          this.stats.memoryGrowSites++;
+          break;
+        }
+        case Op.i32Const:
+          reader.skipSigned(32);
+          charge(costs.constant);
+          break;
+        case Op.i64Const:
+          reader.skipSigned(64);
+          charge(costs.constant);
+          break;
+        case Op.f32Const:
+          reader.skip(4);
+          charge(costs.constant);
+          break;
+        case Op.f64Const:
+          reader.skip(8);
+          charge(costs.constant);
+          break;
+        case Op.refNull: {
+          const typeOffset = reader.pos;
+          const type = reader.byte();
+          if (type !== 0x70 && type !== 0x6f) throw malformed(typeOffset, `ref.null type 0x${type.toString(16)} (not WebAssembly 2.0)`);
+          charge(costs.table);
+          break;
+        }
+        case Op.prefixMisc: {
+          const sub = reader.u32();
+          const name = miscClass(sub);
+          if (name === undefined) throw malformed(offset, `instruction 0xfc ${sub} (not WebAssembly 2.0)`);
+          charge(costs[name]);
+          switch (sub) {
+            case 8: // memory.init data memory
+              reader.u32();
+              readMemoryZero();
+              break;
+            case 10: // memory.copy memory memory
+              readMemoryZero();
+              readMemoryZero();
+              break;
+            case 11: // memory.fill memory
+              readMemoryZero();
+              break;
+            case 12: // table.init element table
+            case 14: // table.copy table table
+              reader.u32();
+              reader.u32();
+              break;
+            case 9: // data.drop
+            case 13: // elem.drop
+            case 15: // table.grow
+            case 16: // table.size
+            case 17: // table.fill
+              reader.u32();
+              break;
+            default: // saturating truncations: no immediates
+              break;
+          }
+          if (name === "bulk") {
+            sync(offset);
+            chargeLength(sub === 8 || sub === 10 || sub === 11 ? this.context.bulkBytesShift : this.context.tableElementsShift);
+          }
+          break;
+        }
+        case Op.prefixSimd: {
+          const sub = reader.u32();
+          const shape = sub <= 0xff ? simdShape(sub) : undefined;
+          if (shape === undefined) throw malformed(offset, `instruction 0xfd ${sub} (not WebAssembly 2.0 SIMD)`);
+          switch (shape.immediate) {
+            case "memarg":
+              readMemarg();
+              break;
+            case "memargLane":
+              readMemarg();
+              reader.byte();
+              break;
+            case "lane":
+              reader.byte();
+              break;
+            case "bytes16":
+              reader.skip(16);
+              break;
+            case "none":
+              break;
+          }
+          charge(costs[shape.class]);
+          break;
+        }
+        default: {
+          const cost = this.singleCosts[op] as number;
+          if (cost < 0) throw malformed(offset, `opcode 0x${op.toString(16)} (${unsupportedOpcodeFeature(op)}, not WebAssembly 2.0)`);
+          if (op >= 0x28 && op <= 0x3e) readMemarg();
+          charge(cost);
+        }
+      }
+    }
+  }
+
+  /** Writes the size-prefixed body: original locals plus ours, then the code with region charges inserted. */
+  private compose(
+    bytes: Uint8Array,
+    groups: number,
+    groupsStart: number,
+    groupsEnd: number,
+    fuelLocal: number,
+    usesLength: boolean,
+    out: ByteWriter,
+  ): void {
+    const { flags, globals } = this.context;
+    const body = this.body;
+    body.reset();
+    const extra = (flags.localCounter ? 1 : 0) + (usesLength ? 1 : 0);
+    body.u32(groups + extra);
+    body.bytes(bytes.subarray(groupsStart, groupsEnd));
+    if (flags.localCounter) {
+      body.byte(1);
+      body.byte(I64);
+    }
+    if (usesLength) {
+      body.byte(1);
+      body.byte(I32);
+    }
+    const code = this.code.view();
+    let copied = 0;
+    for (let index = 0; index < this.insertAt.length; index++) {
+      const cost = this.regionCost[index] as number;
+      if (cost === 0) continue;
+      const at = this.insertAt[index] as number;
+      body.bytes(code.subarray(copied, at));
+      copied = at;
+      if (flags.localCounter) {
+        body.byte(Op.localGet);
+        body.u32(fuelLocal);
+      } else {
+        body.byte(Op.globalGet);
+        body.u32(globals.fuel);
+      }
+      body.byte(Op.i64Const);
+      body.s64(BigInt(cost));
+      body.byte(Op.i64Add);
+      if (flags.localCounter) {
+        body.byte(Op.localSet);
+        body.u32(fuelLocal);
+      } else {
+        body.byte(Op.globalSet);
+        body.u32(globals.fuel);
+      }
+      this.stats.blocks++;
+    }
+    body.bytes(code.subarray(copied));
+    out.u32(body.length);
+    out.bytes(body.view());
+  }
+}
