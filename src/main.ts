@@ -12,6 +12,7 @@ import { createGateway, type Gateway } from "./gateway/index.js";
 import type { SystemInfo } from "./gateway/system.js";
 import { TfaasError } from "./shared/errors.js";
 import { log } from "./shared/log.js";
+import { openSqliteQueue } from "./queue/index.js";
 import { openSqliteStore } from "./store/index.js";
 import { WorkerPool } from "./worker/pool.js";
 
@@ -57,12 +58,14 @@ function adminPassword(config: PlatformConfig): { password: string; file: string
 export async function startPlatform(config: PlatformConfig): Promise<Platform> {
   mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
   const store = await openSqliteStore({ dataDir: config.dataDir, maxLogEntriesPerFunction: config.maxLogEntriesPerFunction });
+  const queue = await openSqliteQueue({ dataDir: config.dataDir, maxDepth: config.async.maxDepth });
   const { password, file } = adminPassword(config);
   const pool = new WorkerPool({ size: config.workers, onRestart: (instance) => gateway.metrics.workerRestarts.labels(instance).inc() });
   const gateway: Gateway = await createGateway({
     config,
     store,
     pool,
+    queue,
     credentials: { user: config.adminUser, password },
     info: systemInfo(),
   });
@@ -71,6 +74,7 @@ export async function startPlatform(config: PlatformConfig): Promise<Platform> {
     address = await gateway.listen(config.port, config.host);
   } catch (error) {
     await pool.close();
+    await queue.close();
     await store.close();
     throw new TfaasError("unavailable", `Cannot listen on ${config.host}:${config.port}: ${(error as Error).message}`);
   }
@@ -84,6 +88,7 @@ export async function startPlatform(config: PlatformConfig): Promise<Platform> {
     close: async () => {
       await gateway.close();
       await pool.close();
+      await queue.close();
       await store.close();
     },
   };

@@ -5,11 +5,13 @@
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import type { PlatformConfig } from "../config/index.js";
+import type { Queue } from "../queue/index.js";
 import { Headers } from "../shared/constants.js";
 import { TfaasError } from "../shared/errors.js";
 import type { Store } from "../store/index.js";
 import type { WorkerPool } from "../worker/pool.js";
 import { artifactRoutes } from "./artifacts-route.js";
+import { createAsyncInvocations } from "./async-route.js";
 import { AUTH_CHALLENGE, createBasicAuth, type Credentials } from "./auth.js";
 import { FunctionRegistry } from "./functions.js";
 import { findRoute, methodNotAllowed, sendError, sendText, type Route } from "./http.js";
@@ -24,6 +26,8 @@ export interface GatewayOptions {
   config: PlatformConfig;
   store: Store;
   pool: WorkerPool;
+  /** Durable asynchronous calls; the gateway runs them while it is up. */
+  queue: Queue;
   credentials: Credentials;
   info: SystemInfo;
 }
@@ -37,7 +41,7 @@ export interface Gateway {
   close(): Promise<void>;
 }
 
-export async function createGateway({ config, store, pool, credentials, info }: GatewayOptions): Promise<Gateway> {
+export async function createGateway({ config, store, pool, queue, credentials, info }: GatewayOptions): Promise<Gateway> {
   const metrics = createMetrics();
   const registry = new FunctionRegistry({
     store,
@@ -49,6 +53,7 @@ export async function createGateway({ config, store, pool, credentials, info }: 
   const logs = new FunctionLogs(store.logs);
   const authorized = createBasicAuth(credentials);
   const invoker = new Invoker({ registry, pool, logs, metrics });
+  const asyncCalls = createAsyncInvocations({ config, queue, registry, invoker, authorized });
 
   const routes: Route[] = [
     invokeRoute(registry, invoker, config.maxRequestBytes),
@@ -66,6 +71,7 @@ export async function createGateway({ config, store, pool, credentials, info }: 
     ...systemRoutes(registry, store, info),
     ...artifactRoutes(store.artifacts, config.maxArtifactBytes),
     logsRoute(registry, store.logs, logs),
+    ...asyncCalls.routes,
   ];
 
   const server = http.createServer(async (req, res) => {
@@ -92,6 +98,7 @@ export async function createGateway({ config, store, pool, credentials, info }: 
 
   await pool.start();
   await registry.restore();
+  await asyncCalls.start();
 
   return {
     server,
@@ -104,6 +111,7 @@ export async function createGateway({ config, store, pool, credentials, info }: 
         server.listen(port, host, () => resolve(server.address() as AddressInfo));
       }),
     close: async () => {
+      await asyncCalls.stop();
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeAllConnections();
