@@ -1,0 +1,123 @@
+/**
+ * The canonical encoding of receipt content: one fixed-order binary layout (docs/receipts.md has
+ * the table), so the same content always gives the same bytes and hash, in any language. The
+ * receipt hash, which chains receipts and is what gets signed or put in a Merkle leaf, is
+ * SHA-256 of these bytes. Decoding is strict and inverse: decode(encode(c)) equals c, and bytes
+ * that would not re-encode identically are rejected.
+ */
+import { createHash } from "node:crypto";
+import { ByteReader, ByteWriter } from "./bytes.js";
+import { RECEIPT_VERSION, type ReceiptContent } from "./receipt.js";
+
+const DIGEST_PREFIX = "sha256:";
+
+/** The raw 32 bytes behind a `sha256:<hex>` digest. */
+export function digestBytes(digest: string): Buffer {
+  return Buffer.from(digest.slice(DIGEST_PREFIX.length), "hex");
+}
+
+/** The canonical bytes of content that `parseContent` accepted (it is the validator; this only lays out). */
+export function encodeContent(content: ReceiptContent): Buffer {
+  const { usage } = content;
+  const callId = Buffer.from(content.callId);
+  const fn = Buffer.from(content.function);
+  const worker = Buffer.from(content.workerId);
+  const weights = usage.weightsVersion === null ? null : Buffer.from(usage.weightsVersion);
+  const length =
+    1 + (1 + callId.length) + (1 + fn.length) + 3 * 32 +
+    (usage.fuel === null ? 1 : 9) + 4 * 8 + (weights === null ? 1 : 2 + weights.length) +
+    2 + (1 + worker.length) + 8 + (content.prev === null ? 1 : 33) + 8;
+  const w = new ByteWriter(length);
+  w.u8(RECEIPT_VERSION);
+  w.u8(callId.length);
+  w.raw(callId);
+  w.u8(fn.length);
+  w.raw(fn);
+  w.raw(digestBytes(content.artifactDigest));
+  w.raw(digestBytes(content.requestDigest));
+  w.raw(digestBytes(content.responseDigest));
+  if (usage.fuel === null) {
+    w.u8(0);
+  } else {
+    w.u8(1);
+    w.bigU64(BigInt(usage.fuel));
+  }
+  w.u64(usage.memoryPeakBytes);
+  w.u64(usage.ioBytesIn);
+  w.u64(usage.ioBytesOut);
+  w.u64(usage.wallNanos);
+  if (weights === null) {
+    w.u8(0);
+  } else {
+    w.u8(1);
+    w.u8(weights.length);
+    w.raw(weights);
+  }
+  w.u16(content.status);
+  w.u8(worker.length);
+  w.raw(worker);
+  w.u64(content.seq);
+  if (content.prev === null) {
+    w.u8(0);
+  } else {
+    w.u8(1);
+    w.raw(digestBytes(content.prev));
+  }
+  w.u64(Date.parse(content.timestamp));
+  return w.finish();
+}
+
+function readDigest(r: ByteReader, field: string): string {
+  return DIGEST_PREFIX + Buffer.from(r.raw(field, 32)).toString("hex");
+}
+
+function readIdentifier(r: ByteReader, field: string): string {
+  return r.utf8(field, r.u8(`${field} length`));
+}
+
+/** Reads content from its canonical bytes; the caller validates it with `parseContent` (which also checks ranges). */
+export function decodeContent(r: ByteReader): ReceiptContent {
+  const version = r.u8("v");
+  if (version !== RECEIPT_VERSION) throw r.fail("v", `is ${version}, expected ${RECEIPT_VERSION}`);
+  const callId = readIdentifier(r, "callId");
+  const fn = readIdentifier(r, "function");
+  const artifactDigest = readDigest(r, "artifactDigest");
+  const requestDigest = readDigest(r, "requestDigest");
+  const responseDigest = readDigest(r, "responseDigest");
+  const fuel = r.flag("usage.fuel") ? r.bigU64("usage.fuel").toString() : null;
+  const memoryPeakBytes = r.u64("usage.memoryPeakBytes");
+  const ioBytesIn = r.u64("usage.ioBytesIn");
+  const ioBytesOut = r.u64("usage.ioBytesOut");
+  const wallNanos = r.u64("usage.wallNanos");
+  const weightsVersion = r.flag("usage.weightsVersion") ? readIdentifier(r, "usage.weightsVersion") : null;
+  const status = r.u16("status");
+  const workerId = readIdentifier(r, "workerId");
+  const seq = r.u64("seq");
+  const prev = r.flag("prev") ? readDigest(r, "prev") : null;
+  const millis = r.u64("timestamp");
+  // Beyond year 9999 toISOString changes shape; parseContent then rejects it, but it must not throw a RangeError here.
+  if (millis > 253_402_300_799_999) throw r.fail("timestamp", "is after the year 9999");
+  return {
+    v: RECEIPT_VERSION,
+    callId,
+    function: fn,
+    artifactDigest,
+    requestDigest,
+    responseDigest,
+    usage: { fuel, memoryPeakBytes, ioBytesIn, ioBytesOut, wallNanos, weightsVersion },
+    status,
+    workerId,
+    seq,
+    prev,
+    timestamp: new Date(millis).toISOString(),
+  };
+}
+
+export function sha256(bytes: Uint8Array): Buffer {
+  return createHash("sha256").update(bytes).digest();
+}
+
+/** `sha256:<hex>` of the canonical encoding: what `prev` of the next receipt holds. */
+export function receiptHash(content: ReceiptContent): string {
+  return DIGEST_PREFIX + sha256(encodeContent(content)).toString("hex");
+}
