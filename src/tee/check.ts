@@ -1,0 +1,31 @@
+/** One named verification step and its outcome; verifiers return every step they performed. */
+export interface Check {
+  /** Stable, dotted name, e.g. `sev-snp.report-signature`, `policy.measurement`. */
+  name: string;
+  ok: boolean;
+  /** What was compared or why it failed; public data only (no keys' secret parts, no bodies). */
+  detail: string;
+}
+
+/** Collects checks; `run` turns a thrown error into a failed check so one bad input never hides the others. */
+export class CheckList {
+  readonly checks: Check[] = [];
+
+  add(name: string, ok: boolean, detail: string): boolean {
+    this.checks.push({ name, ok, detail });
+    return ok;
+  }
+
+  run(name: string, step: () => { ok: boolean; detail: string }): boolean {
+    try {
+      const { ok, detail } = step();
+      return this.add(name, ok, detail);
+    } catch (error) {
+      return this.add(name, false, error instanceof Error ? error.message : String(error));
+    }
+  }
+
+  get ok(): boolean {
+    return this.checks.length > 0 && this.checks.every((check) => check.ok);
+  }
+}

@@ -1,0 +1,79 @@
+/**
+ * The simulated platform key: an Ed25519 private key in `<data-dir>/tee-sim-platform.key`
+ * (PKCS#8 PEM, mode 0600), created once and atomically (temporary file, then a hard link that
+ * fails rather than overwrites when another process won the race).
+ *
+ * Guarantee stops here: this key sits on the host's disk. Anyone who can read the file (the
+ * operator, root, a backup) can sign sim evidence for any measurement and any keys.
+ */
+import { createPrivateKey, createPublicKey, generateKeyPairSync, randomBytes, type KeyObject } from "node:crypto";
+import { constants, promises as fs } from "node:fs";
+import { join } from "node:path";
+import { TfaasError } from "../../shared/errors.js";
+import { rawEd25519PublicKey } from "./evidence.js";
+
+export const SIM_PLATFORM_KEY_FILE = "tee-sim-platform.key";
+
+export interface SimPlatformKey {
+  privateKey: KeyObject;
+  /** Raw Ed25519 public key (32 bytes): what verifiers pin as the sim trust anchor. */
+  publicKey: Uint8Array;
+}
+
+function errorCode(error: unknown): string | undefined {
+  return typeof error === "object" && error !== null && "code" in error ? String(error.code) : undefined;
+}
+
+export async function loadOrCreateSimPlatformKey(dataDir: string): Promise<SimPlatformKey> {
+  const path = join(dataDir, SIM_PLATFORM_KEY_FILE);
+  try {
+    return await readKey(path);
+  } catch (error) {
+    if (errorCode(error) !== "ENOENT") throw error;
+  }
+  await fs.mkdir(dataDir, { recursive: true });
+  const temporary = `${path}.${randomBytes(8).toString("hex")}.tmp`;
+  const handle = await fs.open(temporary, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o600);
+  try {
+    const { privateKey } = generateKeyPairSync("ed25519");
+    await handle.writeFile(privateKey.export({ format: "pem", type: "pkcs8" }));
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+  try {
+    await fs.link(temporary, path);
+  } catch (error) {
+    // Another process created the key first; theirs is the key.
+    if (errorCode(error) !== "EEXIST") throw error;
+  } finally {
+    await fs.rm(temporary, { force: true });
+  }
+  return readKey(path);
+}
+
+async function readKey(path: string): Promise<SimPlatformKey> {
+  const handle = await fs.open(path, "r");
+  try {
+    const stat = await handle.stat();
+    if (!stat.isFile()) throw new TfaasError("internal", `Cannot use sim platform key ${path}: current file type is not a regular file`);
+    if ((stat.mode & 0o077) !== 0) {
+      throw new TfaasError(
+        "internal",
+        `Cannot use sim platform key ${path}: current mode is ${(stat.mode & 0o777).toString(8).padStart(4, "0")}, but only its owner may access it (chmod 600)`,
+      );
+    }
+    let privateKey: KeyObject;
+    try {
+      privateKey = createPrivateKey(await handle.readFile());
+    } catch (error) {
+      throw new TfaasError("internal", `Cannot use sim platform key ${path}: current content is not a PEM private key`, { cause: error });
+    }
+    if (privateKey.asymmetricKeyType !== "ed25519") {
+      throw new TfaasError("internal", `Cannot use sim platform key ${path}: current key type is ${privateKey.asymmetricKeyType ?? "unknown"}, expected ed25519`);
+    }
+    return { privateKey, publicKey: rawEd25519PublicKey(createPublicKey(privateKey)) };
+  } finally {
+    await handle.close();
+  }
+}
