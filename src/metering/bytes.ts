@@ -40,11 +40,14 @@ export class ByteReader {
     let value = 0;
     for (let index = 0; index < 5; index++) {
       const byte = this.byte();
-      if (index === 4 && byte > 0x0f) throw malformed(start, "unsigned LEB128 integer exceeds 32 bits");
+      if (index === 4) {
+        if ((byte & 0x80) !== 0) throw malformed(start, "unsigned LEB128 integer is longer than 5 bytes");
+        if (byte > 0x0f) throw malformed(start, "unsigned LEB128 integer exceeds 32 bits");
+      }
       value += (byte & 0x7f) * 2 ** (7 * index);
       if ((byte & 0x80) === 0) return value;
     }
-    throw malformed(start, "unsigned LEB128 integer is longer than 5 bytes");
+    throw malformed(start, "unsigned LEB128 integer is too long");
   }
 
   /** A vector length, rejected when even one byte per element could not fit in what remains. */
