@@ -1,5 +1,7 @@
 /** Every benchmark suite, in the order `npm run bench` runs them. */
 import type { Suite } from "../suite.js";
 import { invokeSuite } from "./invoke.js";
+import { meteringSuite } from "./metering.js";
+import { receiptsSuite } from "./receipts.js";
 
-export const suites: Suite[] = [invokeSuite];
+export const suites: Suite[] = [invokeSuite, meteringSuite, receiptsSuite];
