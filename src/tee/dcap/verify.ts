@@ -72,7 +72,7 @@ export function quoteSignaturesVerify(quote: DcapQuote, pckKey: KeyObject): { qe
   };
 }
 
-function readCrl(input: string | Uint8Array): RevocationList {
+export function readCrl(input: string | Uint8Array): RevocationList {
   if (typeof input !== "string" && input[0] === 0x30) return parseRevocationList(input);
   const text = typeof input === "string" ? input : Buffer.from(input).toString("latin1");
   const match = /-----BEGIN X509 CRL-----([A-Za-z0-9+/=\s]+)-----END X509 CRL-----/.exec(text);
@@ -80,7 +80,7 @@ function readCrl(input: string | Uint8Array): RevocationList {
   return parseRevocationList(new Uint8Array(Buffer.from(match[1] as string, "base64")));
 }
 
-function crlCheck(crl: RevocationList, issuer: Certificate, subject: Certificate, now: Date): { ok: boolean; detail: string } {
+export function crlCheck(crl: RevocationList, issuer: Certificate, subject: Certificate, now: Date): { ok: boolean; detail: string } {
   const link = issuedBy(crl, issuer);
   if (!link.ok) return { ok: false, detail: `CRL ${link.detail}` };
   const current = now >= crl.thisUpdate && (crl.nextUpdate === undefined || now <= crl.nextUpdate);

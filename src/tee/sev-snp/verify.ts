@@ -39,13 +39,13 @@ const AmdOid = {
   hwId: "1.3.6.1.4.1.3704.1.4",
 } as const;
 
-function pick(input: CertificateInput, commonName: string): Certificate {
-  const certificates = readCertificates(input);
-  const found =
-    certificates.find((certificate) => certificate.commonName.startsWith(commonName) && certificate.commonName !== "SEV-VCEK") ??
-    (certificates.length === 1 ? certificates[0] : undefined);
-  if (found === undefined) throw new Error(`no certificate named ${commonName}… among ${certificates.length}`);
-  return found;
+/** ARK and ASK from the operator's inputs (often one PEM passed twice), each parsed once. */
+function rootsOf(collateral: SevSnpCollateral): { ark: Certificate | undefined; ask: Certificate | undefined } {
+  const arkCandidates = readCertificates(collateral.ark);
+  const askCandidates = collateral.ask === collateral.ark ? arkCandidates : readCertificates(collateral.ask);
+  const named = (list: Certificate[], prefix: string): Certificate | undefined =>
+    list.find((certificate) => certificate.commonName.startsWith(prefix) && certificate.commonName !== "SEV-VCEK") ?? (list.length === 1 ? list[0] : undefined);
+  return { ark: named(arkCandidates, "ARK-"), ask: named(askCandidates, "SEV-") };
 }
 
 /** Verifies the report signature alone with a known VCEK public key (used by the full check and by tests). */
@@ -101,11 +101,11 @@ export function verifySevSnpReport(
   let ark: Certificate | undefined;
   let ask: Certificate | undefined;
   checks.run("sev-snp.ark-self-signed", () => {
-    ark = pick(collateral.ark, "ARK-");
-    return issuedBy(ark, ark);
+    ({ ark, ask } = rootsOf(collateral));
+    return ark === undefined ? { ok: false, detail: "no ARK certificate (CN ARK-…) supplied" } : issuedBy(ark, ark);
   });
   checks.run("sev-snp.ask-signed-by-ark", () => {
-    ask = pick(collateral.ask, "SEV-");
+    if (ask === undefined) return { ok: false, detail: "no ASK certificate (CN SEV-…) supplied" };
     if (ark === undefined) return { ok: false, detail: "no usable ARK" };
     return issuedBy(ask, ark);
   });
@@ -117,8 +117,14 @@ export function verifySevSnpReport(
     const issuer = ask;
     const all = candidates.flatMap((input) => readCertificates(input)).filter((certificate) => certificate.commonName === "SEV-VCEK");
     if (all.length === 0) return { ok: false, detail: "no VCEK certificate supplied (by the operator or in the evidence)" };
-    vcek = all.find((certificate) => issuedBy(certificate, issuer).ok);
-    return vcek === undefined ? { ok: false, detail: `none of ${all.length} VCEK certificate(s) verifies under the ASK` } : issuedBy(vcek, issuer);
+    for (const candidate of all) {
+      const link = issuedBy(candidate, issuer);
+      if (link.ok) {
+        vcek = candidate;
+        return link;
+      }
+    }
+    return { ok: false, detail: `none of ${all.length} VCEK certificate(s) verifies under the ASK` };
   });
   checks.run("sev-snp.certificates-valid", () => {
     const present = [ark, ask, vcek].filter((certificate): certificate is Certificate => certificate !== undefined);

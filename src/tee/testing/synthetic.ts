@@ -35,8 +35,8 @@ export function buildSevSnpReport(options: SyntheticSevSnpReport): Uint8Array {
   report.writeUInt32LE(0, 0x30);
   report.writeUInt32LE(1, 0x34);
   const [bootloader, tee, snp, microcode] = options.tcb ?? [3, 0, 8, 115];
-  const tcb = (bootloader | (tee << 8)) + snp * 2 ** 48 + microcode * 2 ** 56;
-  for (const offset of [0x38, 0x180, 0x1e0, 0x1f0]) report.writeBigUInt64LE(BigInt(tcb), offset);
+  const tcb = BigInt(bootloader) | (BigInt(tee) << 8n) | (BigInt(snp) << 48n) | (BigInt(microcode) << 56n);
+  for (const offset of [0x38, 0x180, 0x1e0, 0x1f0]) report.writeBigUInt64LE(tcb, offset);
   report.set(options.reportData, 0x50);
   report.set(options.measurement ?? Buffer.alloc(48, 0xa1), 0x90);
   report.set(options.chipId ?? Buffer.alloc(64, 0xc1), 0x1a0);
