@@ -76,7 +76,7 @@ describe("tfaas CLI", () => {
     const invoked = await tfaas(["invoke", "hello"], { stdin: "hi from the cli" });
     expect(invoked.code, invoked.stderr).toBe(0);
     expect(invoked.stdout).toBe("hi from the cli");
-  });
+  }, 120_000);
 
   it("lists and describes functions, as a table and as JSON", async () => {
     const table = await tfaas(["list"]);
@@ -161,5 +161,5 @@ describe.skipIf(!hasClang)("the examples (C ones need Debian's clang for wasm32-
     expect(wagi.status).toBe(201);
     expect(wagi.headers.get("content-type")).toBe("application/json");
     expect(await wagi.json()).toEqual({ method: "GET", path: "/things", query: "colour=blue" });
-  });
+  }, 120_000);
 });

@@ -4,7 +4,10 @@
  */
 import { createHash } from "node:crypto";
 import type { ArtifactKind } from "../store/index.js";
-import { TfaasError } from "../shared/errors.js";
+import { createWasmRuntime } from "../sandbox/wasm/index.js";
+import { asTfaasError, TfaasError } from "../shared/errors.js";
+
+const wasmRuntime = createWasmRuntime();
 
 export const DIGEST_PATTERN = /^sha256:[0-9a-f]{64}$/;
 
@@ -33,14 +36,27 @@ export function kindFromContentType(contentType: string | undefined): ArtifactKi
   return kind;
 }
 
-/** Rejects code that can never run, saying why (the engine's own validation message). */
+/**
+ * Rejects code that can never run, saying why: it is prepared exactly as a worker will prepare
+ * it (validated, instrumented for metering, compiled), so a deployment never fails later on code.
+ */
 export async function validateArtifact(bytes: Uint8Array, kind: ArtifactKind): Promise<void> {
   if (kind === "wasm") {
-    try {
-      await WebAssembly.compile(bytes as Uint8Array<ArrayBuffer>);
-    } catch (error) {
-      const reason = error instanceof Error ? error.message.replace(/^WebAssembly\.compile\(\): /, "") : String(error);
+    if (!WebAssembly.validate(bytes as Uint8Array<ArrayBuffer>)) {
+      let reason = "not a valid module";
+      try {
+        await WebAssembly.compile(bytes as Uint8Array<ArrayBuffer>);
+      } catch (error) {
+        if (error instanceof Error) reason = error.message.replace(/^WebAssembly\.compile\(\): /, "");
+      }
       throw new TfaasError("invalid-artifact", `Cannot accept artifact: invalid WebAssembly: ${reason}`);
+    }
+    try {
+      await wasmRuntime.prepare(bytes, { abi: "stdio" });
+    } catch (error) {
+      const failure = asTfaasError(error);
+      if (failure.code !== "invalid-artifact") throw failure;
+      throw new TfaasError("invalid-artifact", `Cannot accept artifact: ${failure.message.replace(/^Cannot prepare: /, "")}`);
     }
     return;
   }

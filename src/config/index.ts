@@ -22,6 +22,8 @@ const configSchema = z.object({
   maxOutputBytes: z.number().int().positive(),
   execTimeoutMs: z.number().int().positive(),
   maxLogEntriesPerFunction: z.number().int().positive(),
+  /** Default fuel budget per call (decimal: fuel is 64-bit); a function's com.tfaas.limits.fuel overrides it. */
+  fuelLimit: z.string().regex(/^[1-9][0-9]{0,18}$/, "must be a whole number of fuel units ≥ 1"),
   /** Asynchronous invocations (src/queue, docs/async.md). */
   async: z.object({
     concurrency: z.number().int().min(1).max(10_000),
@@ -121,6 +123,7 @@ export function loadConfig(overrides: ConfigOverrides = {}, env: NodeJS.ProcessE
     maxOutputBytes: intFromEnv(env, "TFAAS_MAX_OUTPUT_BYTES") ?? Defaults.maxOutputBytes,
     execTimeoutMs: Defaults.execTimeoutMs,
     maxLogEntriesPerFunction: Defaults.maxLogLinesPerFunction,
+    fuelLimit: env.TFAAS_FUEL_LIMIT || Defaults.fuelLimit,
     async: asyncFromEnv(env),
     ...defined,
   };

@@ -22,6 +22,7 @@ export interface FunctionSettings {
   contentType: string | undefined;
   scaleMin: number | undefined;
   scaleMax: number | undefined;
+  fuelLimit: bigint;
 }
 
 export interface LiveFunction {
@@ -36,6 +37,7 @@ export interface RegistryOptions {
   store: Store;
   pool: WorkerPool;
   defaultExecTimeoutMs: number;
+  defaultFuelLimit: bigint;
   maxOutputBytes: number;
   onReplicas?: (id: string, replicas: number) => void;
 }
@@ -50,11 +52,11 @@ function positiveInt(text: string | undefined, what: string, service: string): n
 }
 
 /** Validates the settings a deployment carries in envVars, labels and annotations. */
-export function settingsOf(deployment: FunctionDeployment, defaultExecTimeoutMs: number): FunctionSettings {
+export function settingsOf(deployment: FunctionDeployment, defaults: { execTimeoutMs: number; fuelLimit: bigint }): FunctionSettings {
   const service = deployment.service;
   const env = deployment.envVars ?? {};
   const meta = { ...deployment.annotations, ...deployment.labels };
-  let execTimeoutMs = defaultExecTimeoutMs;
+  let execTimeoutMs = defaults.execTimeoutMs;
   const timeout = env[WatchdogEnv.execTimeout];
   if (timeout !== undefined) {
     const parsed = parseDurationMs(timeout);
@@ -81,6 +83,14 @@ export function settingsOf(deployment: FunctionDeployment, defaultExecTimeoutMs:
     throw new TfaasError("invalid-request", `Cannot deploy ${service}: ${Annotations.scaleMin} (${scaleMin}) exceeds ${Annotations.scaleMax} (${scaleMax})`);
   }
   const maxInflight = positiveInt(env[WatchdogEnv.maxInflight], WatchdogEnv.maxInflight, service);
+  let fuelLimit = defaults.fuelLimit;
+  const fuel = deployment.annotations?.[Annotations.fuelLimit];
+  if (fuel !== undefined) {
+    if (!/^[1-9][0-9]{0,18}$/.test(fuel) || BigInt(fuel) >= 1n << 63n) {
+      throw new TfaasError("invalid-request", `Cannot deploy ${service}: annotation ${Annotations.fuelLimit} must be a whole number from 1 to 2^63-1, got ${JSON.stringify(fuel)}`);
+    }
+    fuelLimit = BigInt(fuel);
+  }
   return {
     execTimeoutMs,
     maxInflight: maxInflight === 0 ? undefined : maxInflight,
@@ -89,6 +99,7 @@ export function settingsOf(deployment: FunctionDeployment, defaultExecTimeoutMs:
     contentType: env.content_type,
     scaleMin,
     scaleMax,
+    fuelLimit,
   };
 }
 
@@ -97,13 +108,17 @@ export class FunctionRegistry {
   /** Bumped when any secret changes, so workers reload functions with fresh values. */
   private secretsEpoch = 0;
 
-  constructor(private readonly options: RegistryOptions) {}
+  private readonly defaults: { execTimeoutMs: number; fuelLimit: bigint };
+
+  constructor(private readonly options: RegistryOptions) {
+    this.defaults = { execTimeoutMs: options.defaultExecTimeoutMs, fuelLimit: options.defaultFuelLimit };
+  }
 
   /** Loads every stored function and places it on the workers (after a restart). */
   async restore(): Promise<void> {
     for (const record of await this.options.store.functions.list(DEFAULT_NAMESPACE)) {
       try {
-        const settings = settingsOf(record.deployment, this.options.defaultExecTimeoutMs);
+        const settings = settingsOf(record.deployment, this.defaults);
         const fn: LiveFunction = { id: qualifiedName(record.name, record.namespace), record, settings, inflight: 0, invocations: 0 };
         this.live.set(fn.id, fn);
         await this.place(fn);
@@ -137,7 +152,7 @@ export class FunctionRegistry {
     if (mode === "create" && existing) {
       throw new TfaasError("conflict", `Cannot deploy function ${deployment.service}: it exists; update it with PUT`);
     }
-    const settings = settingsOf(deployment, this.options.defaultExecTimeoutMs);
+    const settings = settingsOf(deployment, this.defaults);
     await this.checkReferences(deployment, namespace);
     const record: FunctionRecord = {
       name: deployment.service,
@@ -238,6 +253,7 @@ export class FunctionRegistry {
       env: deployment.envVars ?? {},
       secrets: [...secrets],
       maxOutputBytes,
+      fuelLimit: fn.settings.fuelLimit,
     };
   }
 }

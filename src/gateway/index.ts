@@ -8,17 +8,19 @@ import type { PlatformConfig } from "../config/index.js";
 import type { Queue } from "../queue/index.js";
 import { Headers } from "../shared/constants.js";
 import { TfaasError } from "../shared/errors.js";
-import type { Store } from "../store/index.js";
+import type { Store, UsageRecord } from "../store/index.js";
 import type { WorkerPool } from "../worker/pool.js";
 import { artifactRoutes } from "./artifacts-route.js";
 import { createAsyncInvocations } from "./async-route.js";
 import { AUTH_CHALLENGE, createBasicAuth, type Credentials } from "./auth.js";
 import { FunctionRegistry } from "./functions.js";
 import { findRoute, methodNotAllowed, sendError, sendText, type Route } from "./http.js";
+import { BatchWriter } from "./batch-writer.js";
 import { invokeRoute } from "./invoke-route.js";
 import { Invoker } from "./invoker.js";
 import { FunctionLogs } from "./logs.js";
 import { logsRoute } from "./logs-route.js";
+import { usageRoute } from "./usage-route.js";
 import { createMetrics, type GatewayMetrics } from "./metrics.js";
 import { systemRoutes, type SystemInfo } from "./system.js";
 
@@ -47,12 +49,14 @@ export async function createGateway({ config, store, pool, queue, credentials, i
     store,
     pool,
     defaultExecTimeoutMs: config.execTimeoutMs,
+    defaultFuelLimit: BigInt(config.fuelLimit),
     maxOutputBytes: config.maxOutputBytes,
     onReplicas: (id, replicas) => metrics.serviceCount.labels(id).set(replicas),
   });
   const logs = new FunctionLogs(store.logs);
   const authorized = createBasicAuth(credentials);
-  const invoker = new Invoker({ registry, pool, logs, metrics });
+  const usage = new BatchWriter<UsageRecord>({ what: "usage records", write: (records) => store.usage.append(records) });
+  const invoker = new Invoker({ registry, pool, logs, metrics, usage });
   const asyncCalls = createAsyncInvocations({ config, queue, registry, invoker, authorized });
 
   const routes: Route[] = [
@@ -71,6 +75,7 @@ export async function createGateway({ config, store, pool, queue, credentials, i
     ...systemRoutes(registry, store, info),
     ...artifactRoutes(store.artifacts, config.maxArtifactBytes),
     logsRoute(registry, store.logs, logs),
+    usageRoute(store.usage, usage),
     ...asyncCalls.routes,
   ];
 
@@ -116,7 +121,7 @@ export async function createGateway({ config, store, pool, queue, credentials, i
         server.close(() => resolve());
         server.closeAllConnections();
       });
-      await logs.flush();
+      await Promise.all([logs.flush(), usage.flush()]);
     },
   };
 }

@@ -3,10 +3,12 @@
  * failure, platform failure — into a response, with metrics and logs. Shared by synchronous
  * invocation and the async queue.
  */
-import type { InvocationRequest } from "../sandbox/index.js";
+import type { InvocationRequest, InvocationUsage } from "../sandbox/index.js";
+import type { UsageRecord } from "../store/index.js";
 import { Headers } from "../shared/constants.js";
 import { TfaasError, asTfaasError } from "../shared/errors.js";
 import type { WorkerPool } from "../worker/pool.js";
+import type { BatchWriter } from "./batch-writer.js";
 import type { FunctionRegistry, LiveFunction } from "./functions.js";
 import type { FunctionLogs } from "./logs.js";
 import type { GatewayMetrics } from "./metrics.js";
@@ -24,6 +26,7 @@ export interface InvokerDeps {
   pool: WorkerPool;
   logs: FunctionLogs;
   metrics: GatewayMetrics;
+  usage: BatchWriter<UsageRecord>;
 }
 
 export class Invoker {
@@ -31,7 +34,7 @@ export class Invoker {
 
   /** `readBody` runs once the call holds its in-flight slot, so a body over the limit is counted like any failure. */
   async call(fn: LiveFunction, request: Omit<InvocationRequest, "body">, readBody: () => Promise<Uint8Array>, callId: string): Promise<CallOutcome> {
-    const { registry, pool, logs, metrics } = this.deps;
+    const { registry, pool, logs, metrics, usage } = this.deps;
     const started = process.hrtime.bigint();
     const max = fn.settings.maxInflight;
     if (max !== undefined && fn.inflight >= max) {
@@ -51,7 +54,9 @@ export class Invoker {
         headers["content-type"] = fn.settings.contentType ?? request.headers["content-type"] ?? "text/plain; charset=utf-8";
       }
       if (result.error) headers[Headers.error] = result.error.code;
+      Object.assign(headers, usageHeaders(result.usage));
       outcome = { status: result.status, headers, body: result.body, seconds: elapsed(started) };
+      this.account(fn, callId, result.instance, outcome, result.usage);
     } catch (error) {
       const failure = asTfaasError(error);
       if (failure.code === "timeout" || failure.code === "worker-crashed" || failure.code === "internal") {
@@ -67,6 +72,38 @@ export class Invoker {
     metrics.functionSeconds.labels(label, code).observe(outcome.seconds);
     return outcome;
   }
+
+  /** Usage of a call that reached a worker: the ledger (batched) and the per-function counters. */
+  private account(fn: LiveFunction, callId: string, instance: string, outcome: CallOutcome, used: InvocationUsage): void {
+    const { metrics, usage } = this.deps;
+    if (used.fuel !== null) metrics.fuel.labels(fn.id).inc(Number(used.fuel));
+    metrics.ioBytes.labels(fn.id, "in").inc(used.ioBytesIn);
+    metrics.ioBytes.labels(fn.id, "out").inc(used.ioBytesOut);
+    metrics.memoryPeakBytes.labels(fn.id).observe(used.memoryPeakBytes);
+    usage.add({
+      callId,
+      name: fn.record.name,
+      namespace: fn.record.namespace,
+      timestamp: new Date().toISOString(),
+      status: outcome.status,
+      fuel: used.fuel === null ? null : used.fuel.toString(),
+      memoryPeakBytes: used.memoryPeakBytes,
+      ioBytesIn: used.ioBytesIn,
+      ioBytesOut: used.ioBytesOut,
+      wallSeconds: outcome.seconds,
+      weightsVersion: used.weightsVersion,
+      instance,
+    });
+  }
+}
+
+/** The documented usage headers (docs/api.md). */
+function usageHeaders(usage: InvocationUsage): Record<string, string> {
+  return {
+    ...(usage.fuel !== null ? { [Headers.fuel]: usage.fuel.toString() } : {}),
+    [Headers.memoryPeakBytes]: String(usage.memoryPeakBytes),
+    [Headers.ioBytes]: String(usage.ioBytesIn + usage.ioBytesOut),
+  };
 }
 
 function elapsed(started: bigint): number {

@@ -1,18 +1,20 @@
 /** GET /system/logs: a function's logs as NDJSON, with `tail`, `since` and `follow`, as faas-cli reads them. */
 import { TfaasError } from "../shared/errors.js";
-import { parseDurationMs } from "../shared/units.js";
+import { parseTimeOrAgo } from "../shared/units.js";
 import type { LogEntry, LogStore } from "../store/index.js";
 import { checkNamespace, type FunctionRegistry } from "./functions.js";
 import type { Route } from "./http.js";
 import type { FunctionLogs } from "./logs.js";
 
-function sinceOf(text: string | null): string | undefined {
+/** A time query parameter (RFC 3339 or a duration ago); absent → undefined, malformed → 400. */
+export function timeParam(params: URLSearchParams, name: string, action: string): string | undefined {
+  const text = params.get(name);
   if (!text) return undefined;
-  const time = Date.parse(text);
-  if (!Number.isNaN(time)) return new Date(time).toISOString();
-  const ago = parseDurationMs(text);
-  if (ago !== undefined) return new Date(Date.now() - ago).toISOString();
-  throw new TfaasError("invalid-request", `Cannot read logs: since must be an RFC 3339 time or a duration, got ${JSON.stringify(text)}`);
+  const time = parseTimeOrAgo(text);
+  if (time === undefined) {
+    throw new TfaasError("invalid-request", `Cannot ${action}: ${name} must be an RFC 3339 time or a duration like 5m, got ${JSON.stringify(text)}`);
+  }
+  return time;
 }
 
 function tailOf(text: string | null): number | undefined {
@@ -36,7 +38,7 @@ export function logsRoute(registry: FunctionRegistry, store: LogStore, logs: Fun
         const namespace = checkNamespace(params.get("namespace") ?? undefined);
         registry.require(name, namespace);
         const follow = params.get("follow") === "true" || params.get("follow") === "1";
-        const since = sinceOf(params.get("since"));
+        const since = timeParam(params, "since", "read logs");
         const tail = tailOf(params.get("tail"));
         const line = (entry: LogEntry) =>
           JSON.stringify({ name: entry.name, namespace: entry.namespace, instance: entry.instance, timestamp: entry.timestamp, text: entry.text }) + "\n";

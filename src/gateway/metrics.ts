@@ -8,6 +8,9 @@ export interface GatewayMetrics {
   functionSeconds: Histogram<"function_name" | "code">;
   serviceCount: Gauge<"function_name">;
   workerRestarts: Counter<"instance">;
+  fuel: Counter<"function_name">;
+  ioBytes: Counter<"function_name" | "direction">;
+  memoryPeakBytes: Histogram<"function_name">;
 }
 
 export function createMetrics(): GatewayMetrics {
@@ -44,6 +47,25 @@ export function createMetrics(): GatewayMetrics {
       name: "tfaas_worker_restarts_total",
       help: "Worker processes replaced after they stopped",
       labelNames: ["instance"],
+      registers: [registry],
+    }),
+    fuel: new Counter({
+      name: "tfaas_function_fuel_total",
+      help: "Fuel (weighted WebAssembly instructions) consumed by calls",
+      labelNames: ["function_name"],
+      registers: [registry],
+    }),
+    ioBytes: new Counter({
+      name: "tfaas_function_io_bytes_total",
+      help: "Bytes crossing the WASI boundary, by direction (in: stdin and files read; out: stdout and stderr)",
+      labelNames: ["function_name", "direction"],
+      registers: [registry],
+    }),
+    memoryPeakBytes: new Histogram({
+      name: "tfaas_function_memory_peak_bytes",
+      help: "Peak linear memory per call",
+      labelNames: ["function_name"],
+      buckets: [65_536, 262_144, 1_048_576, 4_194_304, 16_777_216, 67_108_864, 268_435_456, 1_073_741_824],
       registers: [registry],
     }),
   };

@@ -31,6 +31,22 @@ export interface InvocationContext {
   secrets: ReadonlyMap<string, Uint8Array>;
   /** Maximum bytes of stdout; beyond it the call fails with `output-too-large`. */
   maxOutputBytes: number;
+  /** Fuel budget of the call (weighted instructions); undefined = unlimited. */
+  fuelLimit: bigint | undefined;
+}
+
+/** What one call used, as the sandbox counted it. */
+export interface InvocationUsage {
+  /** Weighted instructions executed (metered engines); null when the engine does not count fuel. */
+  fuel: bigint | null;
+  /** The metering weight table's version, with fuel. */
+  weightsVersion: string | null;
+  memoryPeakBytes: number;
+  /** Σ pages × fuel: memory held weighted by the work done while holding it; null without fuel. */
+  pageFuelIntegral: bigint | null;
+  /** Bytes the function read (stdin, files) and wrote (stdout, stderr). */
+  ioBytesIn: number;
+  ioBytesOut: number;
 }
 
 export interface InvocationResult {
@@ -39,6 +55,7 @@ export interface InvocationResult {
   body: Uint8Array;
   /** What the function wrote to stderr (its log), possibly truncated. */
   stderr: string;
+  usage: InvocationUsage;
   /** Set when the call failed (trap, non-zero exit, output cap); status/body then describe the failure. */
   error?: TfaasError;
 }

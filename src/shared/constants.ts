@@ -7,11 +7,15 @@ export const Headers = {
   startTime: "x-start-time",
   durationSeconds: "x-duration-seconds",
   error: "x-tfaas-error",
+  fuel: "x-tfaas-fuel",
+  memoryPeakBytes: "x-tfaas-memory-peak-bytes",
+  ioBytes: "x-tfaas-io-bytes",
   authenticate: "www-authenticate",
 } as const;
 
 export const Annotations = {
   abi: "com.tfaas.abi",
+  fuelLimit: "com.tfaas.limits.fuel",
   scaleMin: "com.openfaas.scale.min",
   scaleMax: "com.openfaas.scale.max",
 } as const;
@@ -32,6 +36,8 @@ export const Defaults = {
   maxArtifactBytes: 64 * 1024 * 1024,
   maxOutputBytes: 16 * 1024 * 1024,
   maxLogLinesPerFunction: 10_000,
+  /** About a second of CPU-bound work at weights v1; raise it per function with com.tfaas.limits.fuel. */
+  fuelLimit: "2000000000",
 } as const;
 
 export const SECRETS_MOUNT = "/var/openfaas/secrets";

@@ -15,6 +15,7 @@ export const ErrorCodes = {
   "artifact-not-found": 404,
   "method-not-allowed": 405,
   "conflict": 409,
+  "fuel-exhausted": 402,
   "payload-too-large": 413,
   "unsupported-media-type": 415,
   "build-failed": 422,

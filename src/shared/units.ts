@@ -38,3 +38,11 @@ export function parseQuantityBytes(text: string): number | undefined {
   if (!match) return undefined;
   return Math.floor(Number(match[1]) * quantityUnits[match[2] ?? ""]!);
 }
+
+/** An RFC 3339 time, or a duration meaning that long ago ("5m"), as ISO 8601; undefined when neither. */
+export function parseTimeOrAgo(text: string, now: number = Date.now()): string | undefined {
+  const time = Date.parse(text);
+  if (!Number.isNaN(time)) return new Date(time).toISOString();
+  const ago = parseDurationMs(text);
+  return ago === undefined ? undefined : new Date(now - ago).toISOString();
+}

@@ -50,6 +50,7 @@ async function invoke(message: Extract<ToWorker, { type: "invoke" }>): Promise<v
       env: loaded.spec.env,
       secrets: loaded.secrets,
       maxOutputBytes: loaded.spec.maxOutputBytes,
+      fuelLimit: loaded.spec.fuelLimit,
     });
     const { error, ...rest } = result;
     send({ type: "result", id: message.id, result: error ? { ...rest, error: error.toJSON() } : rest });

@@ -3,7 +3,7 @@
  * byte arrays cross without base64). Errors cross as `EncodedError` and are decoded explicitly.
  */
 import type { EncodedError } from "../shared/errors.js";
-import type { InvocationRequest, PrepareOptions } from "../sandbox/index.js";
+import type { InvocationRequest, InvocationUsage, PrepareOptions } from "../sandbox/index.js";
 
 /** A function as a worker holds it: one revision of its code, settings and secrets. */
 export interface FunctionSpec {
@@ -16,6 +16,8 @@ export interface FunctionSpec {
   env: Record<string, string>;
   secrets: Array<[name: string, value: Uint8Array]>;
   maxOutputBytes: number;
+  /** Fuel budget per call; undefined = unlimited. */
+  fuelLimit: bigint | undefined;
 }
 
 export type ToWorker =
@@ -28,6 +30,7 @@ export interface WireResult {
   headers: Record<string, string>;
   body: Uint8Array;
   stderr: string;
+  usage: InvocationUsage;
   error?: EncodedError;
 }
 

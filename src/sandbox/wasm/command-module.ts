@@ -1,14 +1,19 @@
 /**
  * What a WASI preview 1 command module must look like to run here: it exports `memory` and
  * `_start`, and imports nothing but functions of wasi_snapshot_preview1 (so it cannot import
- * memory, tables, globals or host functions we do not provide).
+ * memory, tables, globals or host functions we do not provide). It has no start section: code
+ * run during instantiation would escape the fuel budget, which is set once the instance exists.
  */
+import { readSections, SectionId } from "../../metering/sections.js";
 import { TfaasError } from "../../shared/errors.js";
 import { PREVIEW1_FUNCTIONS, WASI_MODULE } from "./wasi/index.js";
 
 const provided: ReadonlySet<string> = new Set(PREVIEW1_FUNCTIONS);
 
-export function checkCommandModule(module: WebAssembly.Module): void {
+export function checkCommandModule(module: WebAssembly.Module, bytes: Uint8Array): void {
+  if (readSections(bytes).some((section) => section.id === SectionId.start)) {
+    throw new TfaasError("invalid-artifact", "Cannot prepare: module has a start section; a WASI command module starts from its _start export");
+  }
   for (const entry of WebAssembly.Module.imports(module)) {
     if (entry.module !== WASI_MODULE || entry.kind !== "function" || !provided.has(entry.name)) {
       throw new TfaasError(

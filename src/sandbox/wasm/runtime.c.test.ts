@@ -14,6 +14,7 @@ const context: InvocationContext = {
   env: { greeting: "hello" },
   secrets: new Map([["api-key", text.encode("s3cret-value")]]),
   maxOutputBytes: 1024 * 1024,
+  fuelLimit: undefined,
 };
 
 if (clangUnavailable !== undefined) console.warn(`Skipping C fixture tests: ${clangUnavailable}`);

@@ -11,7 +11,7 @@ const decode = (bytes: Uint8Array) => new TextDecoder().decode(bytes);
 const runtime = createWasmRuntime();
 
 const baseRequest: InvocationRequest = { method: "GET", path: "/", query: "", headers: {}, body: new Uint8Array() };
-const baseContext: InvocationContext = { env: {}, secrets: new Map(), maxOutputBytes: 1024 * 1024 };
+const baseContext: InvocationContext = { env: {}, secrets: new Map(), maxOutputBytes: 1024 * 1024, fuelLimit: undefined };
 
 async function run(
   bytes: Uint8Array,

@@ -8,11 +8,14 @@ import type {
   InvocationContext,
   InvocationRequest,
   InvocationResult,
+  InvocationUsage,
   PreparedFunction,
   PrepareOptions,
   ResponseAbi,
   Runtime,
 } from "../index.js";
+import { instrument, isFuelExhausted, readMeteringUsage, setFuelLimit, WEIGHTS_VERSION } from "../../metering/index.js";
+import { WASM_PAGE_BYTES } from "../../shared/constants.js";
 import { asTfaasError, TfaasError } from "../../shared/errors.js";
 import { buildEnvironment } from "./cgi.js";
 import { checkCommandModule } from "./command-module.js";
@@ -60,8 +63,8 @@ class WasmFunction implements PreparedFunction {
     let exitCode = 0;
     let failure: TfaasError | undefined;
     let trap: string | undefined;
+    let instance: WebAssembly.Instance | undefined;
     try {
-      let instance: WebAssembly.Instance;
       try {
         instance = new WebAssembly.Instance(this.#module, { [WASI_MODULE]: wasi.imports });
       } catch (error) {
@@ -72,6 +75,7 @@ class WasmFunction implements PreparedFunction {
         }
         throw error;
       }
+      setFuelLimit(instance.exports, context.fuelLimit);
       wasi.memory.bind(instance.exports["memory"] as WebAssembly.Memory);
       (instance.exports["_start"] as () => void)();
     } catch (error) {
@@ -82,6 +86,9 @@ class WasmFunction implements PreparedFunction {
           "output-too-large",
           `Cannot return the function's output: it exceeds the limit of ${context.maxOutputBytes} bytes`,
         );
+      } else if (instance !== undefined && isFuelExhausted(instance.exports, error)) {
+        failure = new TfaasError("fuel-exhausted", `Cannot complete the call: it exhausted its fuel budget of ${context.fuelLimit} (deterministic; retrying does not help)`);
+        trap = "fuel exhausted";
       } else if (error instanceof WebAssembly.RuntimeError || error instanceof RangeError) {
         // RangeError here is the engine's "Maximum call stack size exceeded" from guest recursion:
         // syscalls never let one escape.
@@ -96,9 +103,10 @@ class WasmFunction implements PreparedFunction {
       failure = new TfaasError("function-failed", `function exited with code ${exitCode}`);
     }
     const log = stderrText(stderr, trap);
+    const usage = usageOf(instance, wasi);
     if (failure === undefined) {
       try {
-        return { ...buildResponse(this.#abi, stdout.bytes()), stderr: log };
+        return { ...buildResponse(this.#abi, stdout.bytes()), stderr: log, usage };
       } catch (error) {
         failure = asTfaasError(error);
       }
@@ -108,9 +116,23 @@ class WasmFunction implements PreparedFunction {
       headers: { "content-type": "text/plain; charset=utf-8" },
       body: utf8Encoder.encode(failure.message),
       stderr: log,
+      usage,
       error: failure,
     };
   }
+}
+
+function usageOf(instance: WebAssembly.Instance | undefined, wasi: Preview1): InvocationUsage {
+  const io = { ioBytesIn: wasi.io.bytesIn, ioBytesOut: wasi.io.bytesOut };
+  if (instance === undefined) return { fuel: 0n, weightsVersion: WEIGHTS_VERSION, memoryPeakBytes: 0, pageFuelIntegral: 0n, ...io };
+  const metered = readMeteringUsage(instance.exports);
+  return {
+    fuel: metered.fuel,
+    weightsVersion: WEIGHTS_VERSION,
+    memoryPeakBytes: metered.memoryPeakPages * WASM_PAGE_BYTES,
+    pageFuelIntegral: metered.pageFuelIntegral,
+    ...io,
+  };
 }
 
 function stderrText(stderr: OutputBuffer, trap: string | undefined): string {
@@ -124,7 +146,9 @@ class WasmRuntime implements Runtime {
   readonly kind = "wasm";
 
   async prepare(bytes: Uint8Array, options: PrepareOptions): Promise<PreparedFunction> {
-    const code = options.memoryLimitBytes === undefined ? bytes : limitMemory(bytes, options.memoryLimitBytes);
+    const capped = options.memoryLimitBytes === undefined ? bytes : limitMemory(bytes, options.memoryLimitBytes);
+    // Instrumented here, on the trusted side: the worker never runs metering code it did not make.
+    const code = instrument(capped).bytes;
     let module: WebAssembly.Module;
     try {
       // compile() refuses views of a SharedArrayBuffer; only those are copied.
@@ -133,7 +157,7 @@ class WasmRuntime implements Runtime {
       const detail = error instanceof Error ? error.message : String(error);
       throw new TfaasError("invalid-artifact", `Cannot prepare: module does not compile: ${detail}`, { cause: error });
     }
-    checkCommandModule(module);
+    checkCommandModule(module, capped);
     return new WasmFunction(module, options.abi);
   }
 }

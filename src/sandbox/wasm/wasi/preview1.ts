@@ -86,6 +86,8 @@ function packStrings(strings: readonly string[]): { buffer: Uint8Array; offsets:
 
 export class Preview1 {
   readonly memory = new GuestMemory();
+  /** Bytes that crossed the WASI boundary: read by the guest (stdin, files) and written (stdout, stderr). */
+  readonly io = { bytesIn: 0, bytesOut: 0 };
   readonly imports: Record<Preview1Function, (...args: never[]) => number>;
   readonly #caps: Preview1Capabilities;
   readonly #files = new Map<number, OpenFile>();
@@ -103,6 +105,7 @@ export class Preview1 {
     const memory = this.memory;
     const files = this.#files;
     const caps = this.#caps;
+    const io = this.io;
     let packedArgs: ReturnType<typeof packStrings> | undefined;
     let packedEnv: ReturnType<typeof packStrings> | undefined;
     const args = () => (packedArgs ??= packStrings(caps.args));
@@ -178,6 +181,7 @@ export class Preview1 {
       const data = open.kind === "input" ? open.data : open.file.data;
       const copied = scatter(data, at ?? open.position, iovs, count);
       if (at === undefined) open.position += copied;
+      io.bytesIn += copied;
       memory.setU32(resultPointer, copied);
       return Errno.success;
     };
@@ -331,6 +335,7 @@ export class Preview1 {
         for (let index = 0; index < count >>> 0; index++) {
           const base = iovs + index * IOVEC_SIZE;
           const chunk = memory.bytes(memory.u32(base), memory.u32(base + 4));
+          io.bytesOut += chunk.length;
           if (chunk.length > 0) open.sink(chunk);
           written += chunk.length;
         }
