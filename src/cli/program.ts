@@ -1,5 +1,6 @@
 /** The `tfaas` command line: every command registered on one commander program, run in-process. */
 import { Command, CommanderError } from "commander";
+import { registerCall } from "./commands/call.js";
 import { registerFunctions } from "./commands/functions.js";
 import { registerInvoke } from "./commands/invoke.js";
 import { registerLogin } from "./commands/login.js";
@@ -8,6 +9,7 @@ import { registerMeter } from "./commands/meter.js";
 import { registerProject } from "./commands/project.js";
 import { registerSecrets } from "./commands/secrets.js";
 import { registerUp } from "./commands/up.js";
+import { registerUsage } from "./commands/usage.js";
 import { clientVersion, registerVersion } from "./commands/version.js";
 import type { CliIo } from "./io.js";
 import { processIo } from "./io.js";
@@ -29,10 +31,12 @@ export function createProgram(io: CliIo): Command {
   registerLogin(program, io);
   registerProject(program, io);
   registerInvoke(program, io);
+  registerCall(program, io);
   registerFunctions(program, io);
   registerLogs(program, io);
   registerSecrets(program, io);
   registerMeter(program, io);
+  registerUsage(program, io);
   registerVersion(program, io);
   return program;
 }
