@@ -51,6 +51,25 @@ const logEntrySchema = z.looseObject({
 });
 export type LogEntry = z.infer<typeof logEntrySchema>;
 
+const usageTotalsSchema = z.looseObject({
+  name: z.string(),
+  namespace: z.string(),
+  calls: z.number(),
+  fuel: z.string(),
+  memoryPeakBytes: z.number(),
+  ioBytesIn: z.number(),
+  ioBytesOut: z.number(),
+  wallSeconds: z.number(),
+});
+export type UsageTotals = z.infer<typeof usageTotalsSchema>;
+
+export interface UsageQuery {
+  name?: string;
+  /** RFC 3339 or a duration ago, as the gateway reads it. */
+  since?: string;
+  until?: string;
+}
+
 export type ArtifactContentType = "application/wasm" | "application/javascript";
 
 export interface LogsQuery {
@@ -173,6 +192,13 @@ export class GatewayClient {
 
   async removeSecret(name: string): Promise<void> {
     await this.#secretCall(`remove secret ${name}`, "DELETE", { name });
+  }
+
+  async usage(query: UsageQuery): Promise<UsageTotals[]> {
+    const params = new URLSearchParams(Object.entries(query).filter((entry): entry is [string, string] => entry[1] !== undefined));
+    const action = "read usage";
+    const response = await this.#send({ action, method: "GET", path: `/system/usage?${params.toString()}` });
+    return this.#json(response, z.array(usageTotalsSchema), action);
   }
 
   async info(): Promise<GatewayInfo> {

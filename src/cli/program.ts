@@ -9,6 +9,7 @@ import { registerMeter } from "./commands/meter.js";
 import { registerProject } from "./commands/project.js";
 import { registerSecrets } from "./commands/secrets.js";
 import { registerUp } from "./commands/up.js";
+import { registerUsage } from "./commands/usage.js";
 import { clientVersion, registerVersion } from "./commands/version.js";
 import type { CliIo } from "./io.js";
 import { processIo } from "./io.js";
@@ -35,6 +36,7 @@ export function createProgram(io: CliIo): Command {
   registerLogs(program, io);
   registerSecrets(program, io);
   registerMeter(program, io);
+  registerUsage(program, io);
   registerVersion(program, io);
   return program;
 }
