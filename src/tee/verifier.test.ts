@@ -1,4 +1,4 @@
-import { existsSync, readFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { generateKeyPairSync, randomBytes } from "node:crypto";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -10,6 +10,7 @@ import { parsePolicy, type PolicyInput } from "./policy.js";
 import { createSimBackend, type SimBackend } from "./sim/backend.js";
 import { buildSevSnpReport, buildSgxQuote, buildTdxQuote } from "./testing/synthetic.js";
 import { verifyEvidence, type TrustAnchors, type Verdict, type VerifyOptions } from "./verifier.js";
+import { TEE_SAMPLES, teeSamplesPresent } from "./testing/samples.js";
 
 const measurement = Buffer.alloc(32, 0x6d);
 const policyInput: PolicyInput = { tee: { sim: { measurements: [measurement.toString("hex")], minSvn: 2 } }, artifactDigests: [`sha256:${"a".repeat(64)}`] };
@@ -191,8 +192,8 @@ describe("verifyEvidence with hardware formats (synthetic evidence; test keys ar
   });
 });
 
-const shared = "/work/shared/tee-evidence";
-describe.skipIf(!existsSync(`${shared}/sev-snp/attestation.bin`))("verifyEvidence with the real samples", () => {
+const shared = TEE_SAMPLES;
+describe.skipIf(!teeSamplesPresent)("verifyEvidence with the real samples (needs ../shared/tee-evidence, skipped when absent)", () => {
   it("SEV-SNP: signature and chain checks pass; the sample's debug policy, its measurement and the binding fail", () => {
     const askArk = readFileSync(`${shared}/sev-snp/ask_ark_milan.pem`, "utf8");
     const bytes = new Uint8Array(readFileSync(`${shared}/sev-snp/attestation.bin`));

@@ -222,13 +222,11 @@ export function verifyEvidence(evidence: Evidence, options: VerifyOptions): Verd
       facts.debug ? (policy.allowDebug ? "debug is ON (allowed by policy: the host can read TEE memory)" : "debug is ON: the host can read and change TEE memory") : "debug is off",
     );
 
-    checks.run("binding.report-data", () => {
-      const bound = bindingReportData(options.keys, options.reportedNonce ?? options.nonce);
-      const ok = equalBytes(bound, facts.reportData);
+    const bound = checks.run("binding.report-data", () => {
+      const ok = equalBytes(bindingReportData(options.keys, options.reportedNonce ?? options.nonce), facts.reportData);
       return { ok, detail: ok ? "report data binds the receipt and HPKE keys with the nonce" : "report data does not bind these keys with the reported nonce" };
     });
     if (options.reportedNonce === undefined) {
-      const bound = checks.checks[checks.checks.length - 1]?.ok ?? false;
       checks.add("nonce.fresh", bound, bound ? "the report data binds this request's nonce" : "the report data does not bind this request's nonce (no reported nonce: a replay and wrong keys look alike)");
     } else {
       const fresh = equalBytes(options.reportedNonce, options.nonce);

@@ -1,10 +1,11 @@
-import { existsSync, readFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { decodeOid, parseDer, readNode } from "./der.js";
 import { issuedBy, parseCertificate, readCertificates, signatureVerifies, validAt } from "./x509.js";
+import { TEE_SAMPLES, teeSamplesPresent } from "./testing/samples.js";
 
-const SNP = "/work/shared/tee-evidence/sev-snp";
-const present = existsSync(`${SNP}/ask_ark_milan.pem`);
+const SNP = `${TEE_SAMPLES}/sev-snp`;
+const present = teeSamplesPresent;
 
 describe("DER walker", () => {
   it("decodes OIDs (including multi-byte arcs) and refuses lengths that run past the end", () => {
@@ -16,7 +17,7 @@ describe("DER walker", () => {
   });
 });
 
-describe.skipIf(!present)("X.509 by hand over the TBS bytes (AMD's RSA-PSS chain)", () => {
+describe.skipIf(!present)("X.509 by hand over the TBS bytes (AMD's RSA-PSS chain; needs ../shared/tee-evidence, skipped when absent)", () => {
   const [ask, ark] = present ? readCertificates(readFileSync(`${SNP}/ask_ark_milan.pem`, "utf8")) : [];
   const vcek = present ? parseCertificate(new Uint8Array(readFileSync(`${SNP}/vcek.testcer`))) : undefined;
 

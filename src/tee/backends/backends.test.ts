@@ -1,5 +1,5 @@
 import { generateKeyPairSync } from "node:crypto";
-import { readFileSync, existsSync } from "node:fs";
+import { existsSync } from "node:fs";
 import { chmod, mkdtemp, rm, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -76,7 +76,7 @@ describe("configfs-tsm backend", () => {
   });
 
   it("returns the host's certificate table from auxblob as DER certificates", async () => {
-    const vcekDer = readFileSync("/work/shared/tee-evidence/sev-snp/vcek.testcer");
+    const vcekDer = Buffer.from("3082000a0201010405" + "aa".repeat(5), "hex"); // stands in for the VCEK's DER
     const table = Buffer.alloc(48 + vcekDer.length);
     table.set(guidBytes("63da758d-e664-4564-adc5-f4b93be8accd"), 0);
     table.writeUInt32LE(48, 16);
@@ -111,6 +111,18 @@ describe("configfs-tsm backend", () => {
       expect(await always.remainingEntries()).toEqual([]);
     } finally {
       await always.dispose();
+    }
+  });
+
+  it("turns an I/O failure of the device into unavailable naming the file, and still removes the entry", async () => {
+    const tsm = await createFakeTsm({ provider: "sev_guest", produce: produceSnp, failRead: { file: "outblob", code: "EIO" } });
+    try {
+      const error = await rejection(createConfigfsTsmBackend({ type: "sev-snp", root: tsm.root, files: tsm.files }).evidence(Buffer.alloc(64)));
+      expect(error.code).toBe("unavailable");
+      expect(error.message).toBe("Cannot request sev-snp evidence: configfs-tsm outblob failed (current error EIO)");
+      expect(await tsm.remainingEntries()).toEqual([]);
+    } finally {
+      await tsm.dispose();
     }
   });
 

@@ -58,8 +58,18 @@ export function createConfigfsTsmBackend(options: ConfigfsTsmOptions): TeeBacken
     doesNotProtect: [...DOES_NOT_PROTECT[type]],
   };
 
-  async function readText(path: string): Promise<string> {
-    return Buffer.from(await files.readFile(path)).toString("utf8").trim();
+  /** A device file operation; an I/O failure becomes `unavailable` naming the file. */
+  async function device<T>(file: string, operation: () => Promise<T>): Promise<T> {
+    try {
+      return await operation();
+    } catch (error) {
+      if (error instanceof TfaasError) throw error;
+      throw new TfaasError("unavailable", `Cannot request ${type} evidence: configfs-tsm ${file} failed (current error ${errnoCode(error) ?? "unknown"})`, { cause: error });
+    }
+  }
+
+  async function readText(entry: string, file: string): Promise<string> {
+    return device(file, async () => Buffer.from(await files.readFile(join(entry, file))).toString("utf8").trim());
   }
 
   async function attempt(reportData: Uint8Array): Promise<Evidence | "raced"> {
@@ -70,20 +80,22 @@ export function createConfigfsTsmBackend(options: ConfigfsTsmOptions): TeeBacken
       throw new TfaasError("unavailable", `Cannot request ${type} evidence: current configfs-tsm root ${root} is not usable (${errnoCode(error) ?? "error"})`, { cause: error });
     }
     try {
-      await files.writeFile(join(entry, "inblob"), reportData);
-      const before = await readText(join(entry, "generation"));
-      const outblob = await files.readFile(join(entry, "outblob"));
-      const provider = await readText(join(entry, "provider"));
+      await device("inblob", () => files.writeFile(join(entry, "inblob"), reportData));
+      const before = await readText(entry, "generation");
+      const outblob = await device("outblob", () => files.readFile(join(entry, "outblob")));
+      const provider = await readText(entry, "provider");
       let auxblob: Uint8Array | undefined;
       if (type === "sev-snp") {
         try {
           auxblob = await files.readFile(join(entry, "auxblob"));
         } catch (error) {
           // Hosts that supply no certificates leave auxblob absent or empty; the VCEK then comes from the operator.
-          if (errnoCode(error) !== "ENOENT" && errnoCode(error) !== "ENODATA") throw error;
+          if (errnoCode(error) !== "ENOENT" && errnoCode(error) !== "ENODATA") {
+            throw new TfaasError("unavailable", `Cannot request ${type} evidence: configfs-tsm auxblob failed (current error ${errnoCode(error) ?? "unknown"})`, { cause: error });
+          }
         }
       }
-      const after = await readText(join(entry, "generation"));
+      const after = await readText(entry, "generation");
       if (before !== after) return "raced";
       if (provider !== PROVIDER[type]) {
         throw new TfaasError("unavailable", `Cannot request ${type} evidence: current configfs-tsm provider is ${JSON.stringify(provider)}, expected ${PROVIDER[type]}`);

@@ -46,8 +46,13 @@ export function createGramineBackend(options: GramineOptions = {}): TeeBackend {
     if (attestationType !== "dcap") {
       throw new TfaasError("unavailable", `Cannot request sgx evidence: current Gramine attestation type is ${JSON.stringify(attestationType)}, expected "dcap"`);
     }
-    await files.writeFile(join(root, "user_report_data"), reportData);
-    const bytes = await files.readFile(join(root, "quote"));
+    let bytes: Uint8Array;
+    try {
+      await files.writeFile(join(root, "user_report_data"), reportData);
+      bytes = await files.readFile(join(root, "quote"));
+    } catch (error) {
+      throw new TfaasError("unavailable", `Cannot request sgx evidence: Gramine quote generation failed (current error ${errnoCode(error) ?? "unknown"})`, { cause: error });
+    }
     if (bytes.length === 0) throw new TfaasError("unavailable", "Cannot request sgx evidence: current quote is empty");
     return { type: "sgx", bytes, certificates: [] };
   }

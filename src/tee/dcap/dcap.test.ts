@@ -1,4 +1,4 @@
-import { existsSync, readFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { generateKeyPairSync, sign } from "node:crypto";
 import { describe, expect, it } from "vitest";
 import { TfaasError } from "../../shared/errors.js";
@@ -10,9 +10,10 @@ import { pckTcbOf, type PckTcb } from "./pck.js";
 import { parseDcapQuote, type DcapQuote } from "./quote.js";
 import { evaluateQeIdentity, evaluateTcb } from "./tcb.js";
 import { crlCheck, quoteSignaturesVerify, readCrl, verifyDcapQuote, type DcapCollateral } from "./verify.js";
+import { TEE_SAMPLES, teeSamplesPresent } from "../testing/samples.js";
 
-const SAMPLES = "/work/shared/tee-evidence/tdx";
-const samplesPresent = existsSync(`${SAMPLES}/tdx_prod_quote_SPR_E4.dat`);
+const SAMPLES = `${TEE_SAMPLES}/tdx`;
+const samplesPresent = teeSamplesPresent;
 const sample = (name: string): Buffer => (samplesPresent ? readFileSync(`${SAMPLES}/${name}`) : Buffer.alloc(0));
 /** Inside every sample collateral's validity window. */
 const JUNE_2023 = new Date("2023-06-20T00:00:00Z");
@@ -96,7 +97,7 @@ describe("DCAP quote parser (synthetic quotes signed by test keys)", () => {
   });
 });
 
-describe("TCB evaluation against TCB info (Intel's matching rule)", () => {
+describe("TCB evaluation against TCB info (Intel's matching rule; sample collateral from ../shared/tee-evidence, skipped when absent)", () => {
   const info = samplesPresent ? parseTcbInfo(sample("sample_tcbInfo_response").toString("utf8")).body : undefined;
   const platform = (components: number[], pceSvn: number): PckTcb => ({
     fmspc: Buffer.from("50806f000000", "hex"),
@@ -146,7 +147,7 @@ describe("TCB evaluation against TCB info (Intel's matching rule)", () => {
   });
 });
 
-describe.skipIf(!samplesPresent)("DCAP verification with the real TDX samples (../shared/tee-evidence/tdx)", () => {
+describe.skipIf(!samplesPresent)("DCAP verification with the real TDX samples (needs ../shared/tee-evidence, skipped when absent)", () => {
   const collateral: DcapCollateral = {
     rootCa: sample("trusted_root.pem").toString("utf8"),
     tcbInfo: sample("sample_tcbInfo_response").toString("utf8"),
@@ -215,7 +216,7 @@ describe.skipIf(!samplesPresent)("DCAP verification with the real TDX samples (.
   });
 
   it("fails the chain under another root, an expired clock, a revoked serial, or without collateral", () => {
-    const amd = readFileSync("/work/shared/tee-evidence/sev-snp/ask_ark_milan.pem", "utf8");
+    const amd = readFileSync(`${TEE_SAMPLES}/sev-snp/ask_ark_milan.pem`, "utf8");
     expect(byName(verifyDcapQuote(v4, "tdx", { ...collateral, rootCa: amd }, { now: JUNE_2023 }).checks)["tdx.pck-chain"]).toBe(false);
     expect(byName(verifyDcapQuote(v4, "tdx", collateral, { now: new Date("2030-01-01T00:00:00Z") }).checks)["tdx.certificates-valid"]).toBe(false);
     expect(byName(verifyDcapQuote(v4, "sgx", collateral, { now: JUNE_2023 }).checks)).toEqual({ "sgx.parse": false });

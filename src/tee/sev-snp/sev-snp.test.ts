@@ -1,4 +1,4 @@
-import { existsSync, readFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { generateKeyPairSync } from "node:crypto";
 import { describe, expect, it } from "vitest";
 import { TfaasError } from "../../shared/errors.js";
@@ -6,9 +6,10 @@ import { buildSevSnpReport } from "../testing/synthetic.js";
 import { readCertificates } from "../x509.js";
 import { parseSevSnpReport } from "./report.js";
 import { sevSnpSignatureVerifies, verifySevSnpReport, type SevSnpCollateral } from "./verify.js";
+import { TEE_SAMPLES, teeSamplesPresent } from "../testing/samples.js";
 
-const SAMPLES = "/work/shared/tee-evidence/sev-snp";
-const samplesPresent = existsSync(`${SAMPLES}/attestation.bin`);
+const SAMPLES = `${TEE_SAMPLES}/sev-snp`;
+const samplesPresent = teeSamplesPresent;
 
 function parseError(bytes: Uint8Array): TfaasError {
   try {
@@ -54,7 +55,7 @@ describe("SEV-SNP report parser (synthetic reports)", () => {
   });
 });
 
-describe.skipIf(!samplesPresent)("SEV-SNP verification with the real Milan sample (../shared/tee-evidence/sev-snp)", () => {
+describe.skipIf(!samplesPresent)("SEV-SNP verification with the real Milan sample (needs ../shared/tee-evidence, skipped when absent)", () => {
   const report = samplesPresent ? new Uint8Array(readFileSync(`${SAMPLES}/attestation.bin`)) : new Uint8Array();
   const askArk = samplesPresent ? readFileSync(`${SAMPLES}/ask_ark_milan.pem`, "utf8") : "";
   const vcekDer = samplesPresent ? new Uint8Array(readFileSync(`${SAMPLES}/vcek.testcer`)) : new Uint8Array();

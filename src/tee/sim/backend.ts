@@ -53,13 +53,10 @@ export async function createSimBackend(options: SimBackendOptions): Promise<SimB
   return {
     type: "sim",
     platformPublicKey: key.publicKey,
-    evidence(reportData: Uint8Array): Promise<Evidence> {
-      try {
-        const bytes = signSimEvidence({ measurement, reportData: requireReportData(reportData), debug: options.debug ?? false, svn }, key.privateKey, key.publicKey);
-        return Promise.resolve({ type: "sim", bytes, certificates: [] });
-      } catch (error) {
-        return Promise.reject(error instanceof Error ? error : new Error(String(error)));
-      }
+    // async so that a bad argument is a rejected promise, like every other backend's failure.
+    async evidence(reportData: Uint8Array): Promise<Evidence> {
+      const bytes = signSimEvidence({ measurement, reportData: requireReportData(reportData), debug: options.debug ?? false, svn }, key.privateKey, key.publicKey);
+      return { type: "sim", bytes, certificates: [] };
     },
     describe: () => description,
   };

@@ -27,6 +27,8 @@ export interface FakeTsmOptions {
   auxblob?: Uint8Array;
   /** How many attempts see a concurrent writer bump `generation` while outblob is read. */
   racingAttempts?: number;
+  /** Reading this entry file fails with this errno code (a TEE firmware error, say). */
+  failRead?: { file: string; code: string };
 }
 
 const pause = (): Promise<void> => new Promise((resolve) => setTimeout(resolve, 1));
@@ -58,6 +60,7 @@ export async function createFakeTsm(options: FakeTsmOptions): Promise<FakeTsm> {
     },
     async readFile(path) {
       await pause();
+      if (basename(path) === options.failRead?.file) throw Object.assign(new Error(`${options.failRead.code}: ${path}`), { code: options.failRead.code });
       if (basename(path) === "outblob" && racing > 0) {
         racing--;
         await bumpGeneration(dirname(path));
