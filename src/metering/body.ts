@@ -11,14 +11,20 @@
 import type { ByteWriter } from "./bytes.js";
 import { ByteReader, malformed } from "./bytes.js";
 import { readValueType } from "./module.js";
+import type { CountedLoop } from "./counted-loop.js";
+import { matchCountedLoop } from "./counted-loop.js";
 import { miscClass, Op, simdShape, singleByteClass, unsupportedOpcodeFeature } from "./opcodes.js";
 import type { OpClass } from "./weights.js";
 
 export interface BodyFlags {
   /** Keep the running fuel in a local (else every region updates the global). */
   localCounter: boolean;
+  /** With localCounter: also keep the limit in a local (loaded at entry and after calls). */
+  localLimit: boolean;
   /** Let a region run on across `block` and across the `end` of blocks nobody branches to. */
   mergeBlocks: boolean;
+  /** With localCounter: charge simple counted loops once, before they run (counted-loop.ts). */
+  hoistLoops: boolean;
 }
 
 /** Indices of the globals the instrumenter adds. */
@@ -47,6 +53,7 @@ export interface BodyStats {
   flushes: number;
   bulkSites: number;
   memoryGrowSites: number;
+  hoistedLoops: number;
 }
 
 /** Engine limit (JS API "implementation-defined limits") on parameters plus locals. */
@@ -60,6 +67,19 @@ const FRAME_IF = 3;
 const I64 = 0x7e;
 const I32 = 0x7f;
 const EMPTY_BLOCK = 0x40;
+const I32_SUB = 0x6b;
+const I32_AND = 0x71;
+const I64_EQZ = 0x50;
+const I64_LE_S = 0x57;
+const I64_AND = 0x83;
+
+/** The multiplicative inverse of an odd number modulo 2^32 (Newton's iteration doubles the correct bits). */
+export function inverseOfOdd(odd: number): bigint {
+  const value = BigInt(odd);
+  let inverse = value;
+  for (let round = 0; round < 5; round++) inverse = (inverse * (2n - value * inverse)) & 0xffff_ffffn;
+  return inverse;
+}
 
 /** Reusable buffers for rewriting many bodies without reallocating. */
 export class BodyRewriter {
@@ -105,11 +125,17 @@ export class BodyRewriter {
       const offset = reader.pos;
       locals += reader.u32();
       readValueType(reader);
-      if (locals + 2 > MAX_LOCALS) throw malformed(offset, `function with more than ${MAX_LOCALS - 2} parameters and locals`);
+      if (locals + 4 > MAX_LOCALS) throw malformed(offset, `function with more than ${MAX_LOCALS - 4} parameters and locals`);
     }
     const groupsEnd = reader.pos;
+    // Our locals after the function's own: i64 fuel, limit and trip count, then i32 length.
+    const localLimit = flags.localCounter && flags.localLimit;
+    const hoist = flags.localCounter && flags.hoistLoops;
+    const i64Locals = flags.localCounter ? 1 + (localLimit ? 1 : 0) + (hoist ? 1 : 0) : 0;
     const fuelLocal = locals;
-    const lengthLocal = flags.localCounter ? locals + 1 : locals;
+    const limitLocal = locals + 1;
+    const tripLocal = locals + (localLimit ? 2 : 1);
+    const lengthLocal = locals + i64Locals;
     let usesLength = false;
 
     let copyFrom = reader.pos;
@@ -144,15 +170,29 @@ export class BodyRewriter {
       globalSet(globals.fuel);
       this.stats.flushes++;
     };
+    /** After a call: the callee advanced the fuel, and the host may have changed the limit. */
     const reload = () => {
       if (!flags.localCounter) return;
       globalGet(globals.fuel);
       w.byte(Op.localSet);
       w.u32(fuelLocal);
+      if (localLimit) {
+        globalGet(globals.limit);
+        w.byte(Op.localSet);
+        w.u32(limitLocal);
+      }
     };
     /** Traps when the fuel on the stack exceeds the limit, marking the trap as exhaustion. */
-    const trapIfOverLimit = () => {
-      globalGet(globals.limit);
+    const trapIfOverLimit = (loadLimit = false) => {
+      if (localLimit && loadLimit) {
+        globalGet(globals.limit);
+        w.byte(Op.localTee);
+        w.u32(limitLocal);
+      } else if (localLimit) {
+        localGet(limitLocal);
+      } else {
+        globalGet(globals.limit);
+      }
       w.byte(Op.i64GtS);
       w.byte(Op.if);
       w.byte(EMPTY_BLOCK);
@@ -218,6 +258,102 @@ export class BodyRewriter {
       this.stats.bulkSites++;
     };
 
+    const i64Const = (value: number | bigint) => {
+      w.byte(Op.i64Const);
+      w.s64(BigInt(value));
+    };
+    /**
+     * A simple counted loop: when its trip count T exists and every header check of the loop
+     * would pass (fuel + (T-1)·cost <= limit), charge T·cost up front and run the loop as it was;
+     * otherwise run it metered per iteration, exactly as without hoisting.
+     */
+    const emitCountedLoop = (loop: CountedLoop) => {
+      const zeros = 31 - Math.clz32(loop.step & -loop.step);
+      const modulusBits = 32 - zeros;
+      const inverse = inverseOfOdd(loop.step >>> zeros);
+      // d = (n - i0) mod 2^32; T is the smallest k >= 1 with k * step = d (mod 2^32).
+      if ("constant" in loop.bound) {
+        w.byte(Op.i32Const);
+        w.s64(BigInt(loop.bound.constant));
+      } else {
+        localGet(loop.bound.local);
+      }
+      localGet(loop.counter);
+      w.byte(I32_SUB);
+      w.byte(Op.i64ExtendI32U);
+      w.byte(Op.localSet);
+      w.u32(tripLocal);
+      // Solvable only when d is a multiple of the step's power of two.
+      if (zeros > 0) {
+        localGet(tripLocal);
+        i64Const(2 ** zeros - 1);
+        w.byte(I64_AND);
+        w.byte(I64_EQZ);
+      } else {
+        w.byte(Op.i32Const);
+        w.byte(1);
+      }
+      localGet(tripLocal);
+      if (zeros > 0) {
+        i64Const(zeros);
+        w.byte(Op.i64ShrU);
+      }
+      i64Const(inverse);
+      w.byte(Op.i64Mul);
+      i64Const(2n ** BigInt(modulusBits) - 1n);
+      w.byte(I64_AND);
+      w.byte(Op.localTee);
+      w.u32(tripLocal);
+      w.byte(I64_EQZ);
+      w.byte(Op.if);
+      w.byte(EMPTY_BLOCK);
+      i64Const(2n ** BigInt(modulusBits));
+      w.byte(Op.localSet);
+      w.u32(tripLocal);
+      w.byte(Op.end);
+      // (T - 1) * cost <= limit - fuel
+      localGet(tripLocal);
+      i64Const(1);
+      w.byte(Op.i64Sub);
+      i64Const(loop.costPerIteration);
+      w.byte(Op.i64Mul);
+      if (localLimit) localGet(limitLocal);
+      else globalGet(globals.limit);
+      localGet(fuelLocal);
+      w.byte(Op.i64Sub);
+      w.byte(I64_LE_S);
+      w.byte(I32_AND);
+      w.byte(Op.if);
+      w.byte(EMPTY_BLOCK);
+      localGet(fuelLocal);
+      localGet(tripLocal);
+      i64Const(loop.costPerIteration);
+      w.byte(Op.i64Mul);
+      w.byte(Op.i64Add);
+      w.byte(Op.localTee);
+      w.u32(fuelLocal);
+      globalSet(globals.fuel);
+      this.stats.flushes++;
+      w.byte(Op.loop);
+      w.byte(EMPTY_BLOCK);
+      w.bytes(bytes.subarray(loop.bodyStart, loop.end));
+      w.byte(Op.else);
+      w.byte(Op.loop);
+      w.byte(EMPTY_BLOCK);
+      flush();
+      localGet(fuelLocal);
+      trapIfOverLimit();
+      localGet(fuelLocal);
+      i64Const(loop.costPerIteration);
+      w.byte(Op.i64Add);
+      w.byte(Op.localSet);
+      w.u32(fuelLocal);
+      this.stats.blocks++;
+      w.bytes(bytes.subarray(loop.bodyStart, loop.end));
+      w.byte(Op.end);
+      this.stats.hoistedLoops++;
+    };
+
     // Entry: check the fuel the caller has already consumed, then the first region.
     if (flags.localCounter) {
       globalGet(globals.fuel);
@@ -226,7 +362,7 @@ export class BodyRewriter {
     } else {
       globalGet(globals.fuel);
     }
-    trapIfOverLimit();
+    trapIfOverLimit(true);
     kinds.push(FRAME_FUNCTION);
     targeted.push(false);
     newRegion();
@@ -247,9 +383,18 @@ export class BodyRewriter {
             newRegion();
           }
           break;
-        case Op.loop:
+        case Op.loop: {
           readBlockType();
           charge(costs.control);
+          const counted = hoist && bytes[offset + 1] === EMPTY_BLOCK ? matchCountedLoop(bytes, offset + 2, end, costs) : undefined;
+          if (counted !== undefined) {
+            sync(offset);
+            emitCountedLoop(counted);
+            reader.pos = counted.end;
+            copyFrom = counted.end;
+            newRegion();
+            break;
+          }
           kinds.push(FRAME_LOOP);
           targeted.push(false);
           sync(reader.pos);
@@ -259,6 +404,7 @@ export class BodyRewriter {
           trapIfOverLimit();
           newRegion();
           break;
+        }
         case Op.if:
           readBlockType();
           charge(costs.control);
@@ -280,7 +426,7 @@ export class BodyRewriter {
             flush();
             sync(reader.pos);
             if (reader.pos !== end) throw malformed(reader.pos, `function body has ${end - reader.pos} bytes after its final end`);
-            this.compose(bytes, groups, groupsStart, groupsEnd, fuelLocal, usesLength, out);
+            this.compose(bytes, groups, groupsStart, groupsEnd, i64Locals, fuelLocal, usesLength, out);
             return;
           }
           if (kind === FRAME_IF || wasTargeted === true || !flags.mergeBlocks) {
@@ -497,6 +643,7 @@ export class BodyRewriter {
     groups: number,
     groupsStart: number,
     groupsEnd: number,
+    i64Locals: number,
     fuelLocal: number,
     usesLength: boolean,
     out: ByteWriter,
@@ -504,11 +651,10 @@ export class BodyRewriter {
     const { flags, globals } = this.context;
     const body = this.body;
     body.reset();
-    const extra = (flags.localCounter ? 1 : 0) + (usesLength ? 1 : 0);
-    body.u32(groups + extra);
+    body.u32(groups + (i64Locals > 0 ? 1 : 0) + (usesLength ? 1 : 0));
     body.bytes(bytes.subarray(groupsStart, groupsEnd));
-    if (flags.localCounter) {
-      body.byte(1);
+    if (i64Locals > 0) {
+      body.byte(i64Locals);
       body.byte(I64);
     }
     if (usesLength) {

@@ -63,6 +63,11 @@ export class ByteReader {
     this.signed(bits);
   }
 
+  /** Reads a signed LEB128 integer of at most 32 bits (i32.const) as a number. */
+  s32(): number {
+    return this.signed(32);
+  }
+
   /** Reads a signed LEB128 integer of at most 33 bits (block types) as a number. */
   s33(): number {
     return this.signed(33);

