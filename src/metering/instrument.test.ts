@@ -171,6 +171,74 @@ describe("fuel", () => {
   });
 });
 
+describe("counted loops", () => {
+  /** `for (i = i0; i != n; i += step)` in the rotated form compilers emit, with a store in the body. */
+  const countedLoop = (step: number) => `
+    (func (export "step${step >>> 0}") (param $i i32) (param $n i32) (result i32) (local $acc i32)
+      (loop $l
+        (i32.store (i32.and (local.get $i) (i32.const 0xfffc)) (local.get $acc))
+        (local.set $acc (i32.add (local.get $acc) (i32.const 1)))
+        (br_if $l (i32.ne (local.tee $i (i32.add (local.get $i) (i32.const ${step}))) (local.get $n))))
+      (local.get $acc))`;
+  const steps = [1, 8, 3, -1, 0x10000000, 2];
+  const counted = wat(`(module (memory 1) ${steps.map(countedLoop).join("\n")}
+    (func (export "oob") (param $i i32) (param $n i32)
+      (loop $l
+        (i32.store (i32.mul (local.get $i) (i32.const 4096)) (i32.const 1))
+        (br_if $l (i32.ne (local.tee $i (i32.add (local.get $i) (i32.const 1))) (local.get $n))))))`);
+
+  it("recognises the rotated counted loop and keeps fuel exact for every trip count", () => {
+    expect(instrument(counted).report.hoistedLoops).toBe(steps.length + 1);
+    expect(instrument(counted, { optimize: false }).report.hoistedLoops).toBe(0);
+    // Steps up, down (-1), odd (3), by powers of two, and 2^28 from n: wraps back to n after 16 iterations.
+    const cases: Array<[string, number, number, number]> = [
+      ["step1", 0, 1000, 1000],
+      ["step1", 7, 8, 1],
+      ["step8", 0, 800, 100],
+      ["step3", 1, 31, 10],
+      ["step4294967295", 50, 0, 50],
+      ["step268435456", 5, 5, 16],
+      ["step2", 0, 64, 32],
+    ];
+    for (const [name, from, to, trips] of cases) {
+      // 10 per iteration before the tail, 7 in the tail, plus loop (1) and local.get (1).
+      expect(agree(counted, name, [from, to])).toBe(BigInt(17 * trips + 2));
+      expect(run(instrument(counted).bytes, name, [from, to]).result).toBe(trips);
+    }
+  });
+
+  it("falls back to per-iteration metering where the loop never ends or the budget runs out inside it", () => {
+    const hoisted = instrument(counted).bytes;
+    const naive = instrument(counted, { optimize: false }).bytes;
+    // step 2 from an even to an odd bound never meets it: only fuel stops it, at the same point.
+    for (const limit of [0n, 5n, 1_000n, 20_001n]) {
+      const expected = run(naive, "step2", [0, 7], limit);
+      expect(expected.exhausted).toBe(true);
+      expect(run(hoisted, "step2", [0, 7], limit)).toEqual(expected);
+    }
+    // A finite loop whose budget runs out at iteration 38 stops there, as without hoisting
+    // (header k is checked at 1 + 17k).
+    const limit = 1n + 17n * 37n;
+    const expected = run(naive, "step1", [0, 1000], limit);
+    expect(expected).toMatchObject({ exhausted: true, fuel: limit + 17n });
+    expect(run(hoisted, "step1", [0, 1000], limit)).toEqual(expected);
+    // Just enough for the whole loop: it runs hoisted and completes.
+    expect(run(hoisted, "step1", [0, 1000], 17_002n)).toMatchObject({ result: 1000, fuel: 17_002n });
+  });
+
+  it("reports at least the fuel of the last check when the hoisted loop traps", () => {
+    // Iteration 16 stores at 65536, out of bounds.
+    const hoisted = run(instrument(counted).bytes, "oob", [0, 100]);
+    const naive = run(instrument(counted, { optimize: false }).bytes, "oob", [0, 100]);
+    expect(hoisted.trap).toMatch(/out of bounds/);
+    expect(hoisted.exhausted).toBe(false);
+    expect(naive.trap).toBe(hoisted.trap);
+    // The hoisted loop was charged in full before it ran: loop (1) + 100 iterations of 13.
+    expect(hoisted.fuel).toBe(1n + 1300n);
+    expect(hoisted.fuel).toBeGreaterThanOrEqual(naive.fuel);
+  });
+});
+
 describe("WebAssembly 2.0 features", () => {
   it("multi-value blocks and functions", () => {
     const multi = wat(`(module
