@@ -1,5 +1,8 @@
-import { readFileSync } from "node:fs";
-import { generateKeyPairSync, sign } from "node:crypto";
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { createPrivateKey, generateKeyPairSync, sign } from "node:crypto";
 import { describe, expect, it } from "vitest";
 import { TfaasError } from "../../shared/errors.js";
 import type { Check } from "../check.js";
@@ -232,5 +235,54 @@ describe.skipIf(!samplesPresent)("DCAP verification with the real TDX samples (n
     expect(result).toMatchObject({ ok: false });
     expect(result.detail).toContain("is REVOKED");
     expect(crlCheck(crl, pckCertificate, pckCertificate, JUNE_2023).ok).toBe(false);
+  });
+});
+
+function opensslAvailable(): boolean {
+  try {
+    execFileSync("openssl", ["version"], { stdio: "ignore" });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+describe.skipIf(!samplesPresent || !opensslAvailable())("collateral signed through a TCB signing chain (test PKI made with the openssl CLI; needs ../shared/tee-evidence)", () => {
+  it("verifies TCB info and QE identity signatures through a signing certificate issued by the pinned root, and refuses them under another root", () => {
+    const directory = mkdtempSync(join(tmpdir(), "tfaas-tcb-pki-"));
+    try {
+      const run = (...args: string[]): void => void execFileSync("openssl", args, { cwd: directory, stdio: "ignore" });
+      const subject = (cn: string): string => `/CN=${cn}/O=Intel Corporation/L=Santa Clara/ST=CA/C=US`;
+      run("ecparam", "-name", "prime256v1", "-genkey", "-noout", "-out", "root.key");
+      run("req", "-x509", "-new", "-key", "root.key", "-subj", subject("Intel SGX Root CA"), "-days", "36500", "-set_serial", "1", "-out", "root.pem");
+      run("ecparam", "-name", "prime256v1", "-genkey", "-noout", "-out", "signing.key");
+      run("req", "-new", "-key", "signing.key", "-subj", subject("Intel SGX TCB Signing"), "-out", "signing.csr");
+      run("x509", "-req", "-in", "signing.csr", "-CA", "root.pem", "-CAkey", "root.key", "-set_serial", "2", "-days", "36500", "-out", "signing.pem");
+      const signingKey = createPrivateKey(readFileSync(join(directory, "signing.key")));
+      const resign = (served: string, key: "tcbInfo" | "enclaveIdentity"): string => {
+        const inner = new RegExp(`^\\{"${key}":(.*),"signature":"[0-9a-f]+"\\}$`, "s").exec(served.trim())?.[1] ?? "";
+        const signature = sign("sha256", Buffer.from(inner), { key: signingKey, dsaEncoding: "ieee-p1363" }).toString("hex");
+        return `{"${key}":${inner},"signature":"${signature}"}`;
+      };
+      const root = readFileSync(join(directory, "root.pem"), "utf8");
+      const chain = readFileSync(join(directory, "signing.pem"), "utf8") + root;
+      const collateral: DcapCollateral = {
+        rootCa: root,
+        tcbSigningChain: chain,
+        tcbInfo: resign(sample("sample_tcbInfo_response").toString("utf8"), "tcbInfo"),
+        qeIdentity: resign(sample("sample_qeIdentity_response").toString("utf8"), "enclaveIdentity"),
+      };
+      // The test signing certificate is valid from the moment it was made.
+      const now = new Date(Date.now() + 60_000);
+      const checks = byName(verifyDcapQuote(new Uint8Array(sample("tdx_prod_quote_SPR_E4.dat")), "tdx", collateral, { now }).checks);
+      expect(checks).toMatchObject({ "tdx.tcb-signing-chain": true, "tdx.tcb-info-signature": true, "tdx.qe-identity-signature": true });
+      // The quote itself chains to Intel's real root, not to this test root.
+      expect(checks["tdx.pck-chain"]).toBe(false);
+      const intelRoot = sample("trusted_root.pem").toString("utf8");
+      const underIntel = byName(verifyDcapQuote(new Uint8Array(sample("tdx_prod_quote_SPR_E4.dat")), "tdx", { ...collateral, rootCa: intelRoot }, { now }).checks);
+      expect(underIntel).toMatchObject({ "tdx.pck-chain": true, "tdx.tcb-signing-chain": false, "tdx.tcb-info-signature": false, "tdx.qe-identity-signature": false });
+    } finally {
+      rmSync(directory, { recursive: true, force: true });
+    }
   });
 });
