@@ -6,8 +6,9 @@
  * table, when it provides one), then remove the entry.
  *
  * Entries are shared kernel state: another writer to the same entry would silently change the
- * report data. `generation` counts writes, so it is read before and after `outblob`; if it moved,
- * the attempt is discarded and retried in a fresh entry, and after `maxAttempts` the call fails.
+ * report data. `generation` counts writes, so it is read before writing `inblob` and after reading
+ * `outblob`; unless it moved by exactly our one write, the attempt is discarded and retried in a
+ * fresh entry, and after `maxAttempts` the call fails.
  *
  * Guarantee stops here: the backend returns what the kernel gives; it does not verify it (the
  * verifier does, against vendor certificates).
@@ -80,8 +81,8 @@ export function createConfigfsTsmBackend(options: ConfigfsTsmOptions): TeeBacken
       throw new TfaasError("unavailable", `Cannot request ${type} evidence: current configfs-tsm root ${root} is not usable (${errnoCode(error) ?? "error"})`, { cause: error });
     }
     try {
+      const before = Number(await readText(entry, "generation"));
       await device("inblob", () => files.writeFile(join(entry, "inblob"), reportData));
-      const before = await readText(entry, "generation");
       const outblob = await device("outblob", () => files.readFile(join(entry, "outblob")));
       const provider = await readText(entry, "provider");
       let auxblob: Uint8Array | undefined;
@@ -95,8 +96,9 @@ export function createConfigfsTsmBackend(options: ConfigfsTsmOptions): TeeBacken
           }
         }
       }
-      const after = await readText(entry, "generation");
-      if (before !== after) return "raced";
+      // Exactly our one write in between, or another writer may have swapped the report data.
+      const after = Number(await readText(entry, "generation"));
+      if (after !== before + 1) return "raced";
       if (provider !== PROVIDER[type]) {
         throw new TfaasError("unavailable", `Cannot request ${type} evidence: current configfs-tsm provider is ${JSON.stringify(provider)}, expected ${PROVIDER[type]}`);
       }
