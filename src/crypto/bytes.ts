@@ -46,6 +46,16 @@ export class ByteWriter {
     this.offset += value.length;
   }
 
+  /** A string as UTF-8 whose byte length the caller measured (`Buffer.byteLength`). */
+  utf8(value: string, byteLength: number): void {
+    this.offset += this.bytes.write(value, this.offset, byteLength, "utf8");
+  }
+
+  /** Hex digits (already validated) as bytes, without an intermediate buffer. */
+  hex(value: string): void {
+    this.offset += this.bytes.write(value, this.offset, value.length / 2, "hex");
+  }
+
   /** Checks that the precomputed length was exact: a mismatch is a bug in the encoder. */
   finish(): Buffer {
     if (this.offset !== this.bytes.length) {

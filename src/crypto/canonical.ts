@@ -1,41 +1,37 @@
 /**
  * The canonical encoding of receipt content: one fixed-order binary layout (docs/receipts.md has
  * the table), so the same content always gives the same bytes and hash, in any language. The
- * receipt hash, which chains receipts and is what gets signed or put in a Merkle leaf, is
- * SHA-256 of these bytes. Decoding is strict and inverse: decode(encode(c)) equals c, and bytes
+ * receipt hash, which chains receipts, is what mode `each` signs and is the receipt's leaf in a
+ * batch, is SHA-256(0x00 ‖ these bytes): the RFC 6962 leaf hash, so one hash serves all three. Decoding is strict and inverse: decode(encode(c)) equals c, and bytes
  * that would not re-encode identically are rejected.
  */
-import { createHash } from "node:crypto";
+import { hash } from "node:crypto";
 import { ByteReader, ByteWriter } from "./bytes.js";
+import { leafHash } from "./merkle.js";
 import { RECEIPT_VERSION, type ReceiptContent } from "./receipt.js";
 
 const DIGEST_PREFIX = "sha256:";
 
-/** The raw 32 bytes behind a `sha256:<hex>` digest. */
-export function digestBytes(digest: string): Buffer {
-  return Buffer.from(digest.slice(DIGEST_PREFIX.length), "hex");
-}
-
 /** The canonical bytes of content that `parseContent` accepted (it is the validator; this only lays out). */
 export function encodeContent(content: ReceiptContent): Buffer {
   const { usage } = content;
-  const callId = Buffer.from(content.callId);
-  const fn = Buffer.from(content.function);
-  const worker = Buffer.from(content.workerId);
-  const weights = usage.weightsVersion === null ? null : Buffer.from(usage.weightsVersion);
+  const callIdLength = Buffer.byteLength(content.callId);
+  const fnLength = Buffer.byteLength(content.function);
+  const workerLength = Buffer.byteLength(content.workerId);
+  const weightsLength = usage.weightsVersion === null ? -1 : Buffer.byteLength(usage.weightsVersion);
   const length =
-    1 + (1 + callId.length) + (1 + fn.length) + 3 * 32 +
-    (usage.fuel === null ? 1 : 9) + 4 * 8 + (weights === null ? 1 : 2 + weights.length) +
-    2 + (1 + worker.length) + 8 + (content.prev === null ? 1 : 33) + 8;
+    1 + (1 + callIdLength) + (1 + fnLength) + 3 * 32 +
+    (usage.fuel === null ? 1 : 9) + 4 * 8 + (weightsLength < 0 ? 1 : 2 + weightsLength) +
+    2 + (1 + workerLength) + 8 + (content.prev === null ? 1 : 33) + 8;
   const w = new ByteWriter(length);
   w.u8(RECEIPT_VERSION);
-  w.u8(callId.length);
-  w.raw(callId);
-  w.u8(fn.length);
-  w.raw(fn);
-  w.raw(digestBytes(content.artifactDigest));
-  w.raw(digestBytes(content.requestDigest));
-  w.raw(digestBytes(content.responseDigest));
+  w.u8(callIdLength);
+  w.utf8(content.callId, callIdLength);
+  w.u8(fnLength);
+  w.utf8(content.function, fnLength);
+  w.hex(content.artifactDigest.slice(DIGEST_PREFIX.length));
+  w.hex(content.requestDigest.slice(DIGEST_PREFIX.length));
+  w.hex(content.responseDigest.slice(DIGEST_PREFIX.length));
   if (usage.fuel === null) {
     w.u8(0);
   } else {
@@ -46,22 +42,22 @@ export function encodeContent(content: ReceiptContent): Buffer {
   w.u64(usage.ioBytesIn);
   w.u64(usage.ioBytesOut);
   w.u64(usage.wallNanos);
-  if (weights === null) {
+  if (usage.weightsVersion === null) {
     w.u8(0);
   } else {
     w.u8(1);
-    w.u8(weights.length);
-    w.raw(weights);
+    w.u8(weightsLength);
+    w.utf8(usage.weightsVersion, weightsLength);
   }
   w.u16(content.status);
-  w.u8(worker.length);
-  w.raw(worker);
+  w.u8(workerLength);
+  w.utf8(content.workerId, workerLength);
   w.u64(content.seq);
   if (content.prev === null) {
     w.u8(0);
   } else {
     w.u8(1);
-    w.raw(digestBytes(content.prev));
+    w.hex(content.prev.slice(DIGEST_PREFIX.length));
   }
   w.u64(Date.parse(content.timestamp));
   return w.finish();
@@ -114,10 +110,15 @@ export function decodeContent(r: ByteReader): ReceiptContent {
 }
 
 export function sha256(bytes: Uint8Array): Buffer {
-  return createHash("sha256").update(bytes).digest();
+  return hash("sha256", bytes, "buffer");
 }
 
-/** `sha256:<hex>` of the canonical encoding: what `prev` of the next receipt holds. */
+/** The receipt hash of canonical bytes: SHA-256(0x00 ‖ bytes). */
+export function hashEncoded(encoded: Uint8Array): Buffer {
+  return leafHash(encoded);
+}
+
+/** `sha256:<hex>` receipt hash of content: what `prev` of the next receipt holds. */
 export function receiptHash(content: ReceiptContent): string {
-  return DIGEST_PREFIX + sha256(encodeContent(content)).toString("hex");
+  return DIGEST_PREFIX + hashEncoded(encodeContent(content)).toString("hex");
 }

@@ -1,9 +1,10 @@
 import { createHash, generateKeyPairSync } from "node:crypto";
 import { describe, expect, it } from "vitest";
 import { toBase64Url } from "./bytes.js";
-import { encodeContent, sha256 } from "./canonical.js";
+import { encodeContent, hashEncoded } from "./canonical.js";
 import { recomputeBill, ReceiptSigner, receiptHash, verifyChain, type ReceiptContent, type ReceiptInput, type ReceiptMode, type SignedReceipt } from "./index.js";
-import { receiptMessage, signMessage } from "./signatures.js";
+import { buildTree } from "./merkle.js";
+import { batchMessage, receiptMessage, signMessage } from "./signatures.js";
 
 const { privateKey, publicKey } = generateKeyPairSync("ed25519");
 const other = generateKeyPairSync("ed25519");
@@ -33,7 +34,7 @@ async function chain(mode: ReceiptMode, count: number, workerId = "worker-1", ke
 
 /** A receipt the key holder signs outside any signer: how a misbehaving worker would equivocate. */
 function signEach(content: ReceiptContent): SignedReceipt {
-  const signature = signMessage(receiptMessage(sha256(encodeContent(content))), privateKey);
+  const signature = signMessage(receiptMessage(hashEncoded(encodeContent(content))), privateKey);
   return { content, proof: { mode: "each", signature: toBase64Url(signature) } };
 }
 
@@ -134,6 +135,19 @@ describe("verifyChain", () => {
       ["receipt.batch-signature"],
       ["receipt.batch-signature"],
     ]);
+  });
+  it("does not let a batch root verified under one worker's key vouch for another worker's receipt", async () => {
+    const [own] = await chain("each", 1, "worker-1");
+    const foreign: ReceiptContent = { ...structuredClone(own!.content), workerId: "worker-2", callId: "planted" };
+    const contents = [own!.content, foreign];
+    const { root, paths } = buildTree(contents.map((c) => hashEncoded(encodeContent(c))));
+    const signature = toBase64Url(signMessage(batchMessage(2, root), privateKey));
+    const receipts = contents.map((content, index): SignedReceipt => ({
+      content,
+      proof: { mode: "batched", root: root.toString("hex"), size: 2, index, siblings: paths[index]!.map((p) => p.toString("hex")), signature },
+    }));
+    const report = verifyChain(receipts, new Map([["worker-1", publicKey], ["worker-2", other.publicKey]]));
+    expect(report.invalid).toMatchObject([{ position: 1, workerId: "worker-2", failed: ["receipt.batch-signature"] }]);
   });
 });
 

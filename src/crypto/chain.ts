@@ -9,7 +9,7 @@
  * alone, nor those before the first one given when it is not seq 1.
  */
 import type { KeyObject } from "node:crypto";
-import { encodeContent, sha256 } from "./canonical.js";
+import { encodeContent, hashEncoded } from "./canonical.js";
 import { toPublicKey, type PublicKeyInput } from "./keys.js";
 import { parseReceipt, type SignedReceipt } from "./receipt.js";
 import { proofChecks, type BatchSignatureCache, type Check } from "./verify.js";
@@ -112,7 +112,8 @@ function listSeqs(seqs: number[]): string {
 /** The chain report plus the receipts that passed their proofs, each once, for the bill. */
 export function analyseChain(receipts: readonly unknown[], keys: ChainKeys): { report: ChainVerification; unique: VerifiedEntry[] } {
   const keyFor = keyResolver(keys);
-  const cache: BatchSignatureCache = new Set();
+  // One cache per worker, i.e. per key: a root verified under one worker's key says nothing for another's.
+  const caches = new Map<string, BatchSignatureCache>();
   const report: ChainVerification = { ok: false, workers: [], gaps: [], forks: [], reordered: [], duplicates: [], invalid: [], checks: [] };
   const byWorker = new Map<string, VerifiedEntry[]>();
 
@@ -129,7 +130,9 @@ export function analyseChain(receipts: readonly unknown[], keys: ChainKeys): { r
     }
     const key = keyFor(receipt.content.workerId);
     if (typeof key === "string") return invalid(["receipt.public-key"], key);
-    const hash = sha256(encodeContent(receipt.content));
+    const hash = hashEncoded(encodeContent(receipt.content));
+    let cache = caches.get(receipt.content.workerId);
+    if (cache === undefined) caches.set(receipt.content.workerId, (cache = new Set()));
     const failed = proofChecks(receipt, hash, key, cache).filter((check) => !check.ok);
     if (failed.length > 0) return invalid(failed.map((check) => check.name), failed.map((check) => check.detail).join("; "));
     const entries = byWorker.get(receipt.content.workerId) ?? [];

@@ -5,31 +5,53 @@
  * then vouches for it. About 450 characters in mode `each`, about 880 with a 64-leaf batch.
  */
 import { ByteReader, ByteWriter, fromBase64Url, toBase64Url } from "./bytes.js";
-import { decodeContent, encodeContent, sha256 } from "./canonical.js";
-import { leafHash, rootFromPath } from "./merkle.js";
+import { decodeContent, encodeContent, hashEncoded } from "./canonical.js";
+import { rootFromPath } from "./merkle.js";
 import { MAX_BATCH_SIZE, parseContent, parseReceipt, type ReceiptProof, type SignedReceipt } from "./receipt.js";
 
 const MODE_EACH = 1;
 const MODE_BATCHED = 2;
 const SIGNATURE_BYTES = 64;
 
+/** The raw parts of a receipt's header, as the signer holds them. */
+export interface HeaderParts {
+  content: Uint8Array;
+  signature: Uint8Array;
+  batch?: { size: number; index: number; siblings: readonly Uint8Array[] };
+}
+
+/**
+ * Receipts this process issued, with their raw parts: the signer freezes each receipt and
+ * registers it here, so its header is written without re-validating and re-encoding it.
+ */
+const issued = new WeakMap<SignedReceipt, HeaderParts>();
+
+export function registerIssued(receipt: SignedReceipt, parts: HeaderParts): void {
+  issued.set(receipt, parts);
+}
+
+function partsOf(receipt: SignedReceipt): HeaderParts {
+  const { content, proof } = parseReceipt(receipt);
+  const signature = fromBase64Url(proof.signature, "receipt signature");
+  if (proof.mode === "each") return { content: encodeContent(content), signature };
+  return { content: encodeContent(content), signature, batch: { size: proof.size, index: proof.index, siblings: proof.siblings.map((s) => Buffer.from(s, "hex")) } };
+}
+
 export function encodeReceiptHeader(receipt: SignedReceipt): string {
-  const checked = parseReceipt(receipt);
-  const content = encodeContent(checked.content);
-  const { proof } = checked;
-  const proofLength = proof.mode === "each" ? 1 + SIGNATURE_BYTES : 1 + 4 + 4 + 1 + 32 * proof.siblings.length + SIGNATURE_BYTES;
+  const { content, signature, batch } = issued.get(receipt) ?? partsOf(receipt);
+  const proofLength = batch === undefined ? 1 + SIGNATURE_BYTES : 1 + 4 + 4 + 1 + 32 * batch.siblings.length + SIGNATURE_BYTES;
   const w = new ByteWriter(content.length + proofLength);
   w.raw(content);
-  if (proof.mode === "each") {
+  if (batch === undefined) {
     w.u8(MODE_EACH);
   } else {
     w.u8(MODE_BATCHED);
-    w.u32(proof.size);
-    w.u32(proof.index);
-    w.u8(proof.siblings.length);
-    for (const sibling of proof.siblings) w.raw(Buffer.from(sibling, "hex"));
+    w.u32(batch.size);
+    w.u32(batch.index);
+    w.u8(batch.siblings.length);
+    for (const sibling of batch.siblings) w.raw(sibling);
   }
-  w.raw(fromBase64Url(proof.signature, "receipt signature"));
+  w.raw(signature);
   return toBase64Url(w.finish());
 }
 
@@ -52,7 +74,7 @@ export function decodeReceiptHeader(value: string): SignedReceipt {
     const count = r.u8("proof.siblings length");
     const siblings: Uint8Array[] = [];
     for (let i = 0; i < count; i++) siblings.push(r.raw(`proof.siblings[${i}]`, 32));
-    const root = rootFromPath(leafHash(sha256(contentBytes)), index, size, siblings);
+    const root = rootFromPath(hashEncoded(contentBytes), index, size, siblings);
     if (root === null) throw r.fail("proof.siblings", `has ${count} hashes, which is not an audit path for leaf ${index} of ${size}`);
     const signature = toBase64Url(r.raw("proof.signature", SIGNATURE_BYTES));
     proof = { mode: "batched", root: root.toString("hex"), size, index, siblings: siblings.map((s) => Buffer.from(s).toString("hex")), signature };

@@ -5,14 +5,18 @@
  * Sequence number, previous hash and timestamp are fixed synchronously when `issue` is called, so
  * chain order is call order. In batched mode the promise settles when the batch closes: at
  * `batchSize` receipts or `batchDelayMs` after the batch's first receipt, whichever comes first,
- * which bounds the latency a call pays for sharing one signature.
+ * which bounds the latency a call pays for sharing one signature. A worker that calls `flush()`
+ * whenever it has no further call queued pays no latency when idle and batches under load.
+ *
+ * Issued receipts are frozen: copy one (`structuredClone`) to change it.
  */
 import { createPublicKey, type KeyObject } from "node:crypto";
 import { TfaasError } from "../shared/errors.js";
 import { toBase64Url } from "./bytes.js";
-import { encodeContent, sha256 } from "./canonical.js";
+import { encodeContent, hashEncoded } from "./canonical.js";
+import { registerIssued, type HeaderParts } from "./header.js";
 import { expectPrivateSigningKey } from "./keys.js";
-import { buildTree, leafHash } from "./merkle.js";
+import { buildTree } from "./merkle.js";
 import { contentFromInput, expectIdentifier, MAX_BATCH_SIZE, type ReceiptContent, type ReceiptInput, type ReceiptMode, type SignedReceipt } from "./receipt.js";
 import { batchMessage, receiptMessage, signMessage } from "./signatures.js";
 
@@ -35,9 +39,20 @@ export interface ReceiptSignerOptions {
 
 interface PendingLeaf {
   content: ReceiptContent;
+  encoded: Buffer;
   leaf: Buffer;
   resolve(receipt: SignedReceipt): void;
   reject(error: unknown): void;
+}
+
+/** Freezes a receipt (so it cannot drift from its registered encoding) and registers it for header writing. */
+function issued(receipt: SignedReceipt, parts: HeaderParts): SignedReceipt {
+  Object.freeze(receipt.content.usage);
+  Object.freeze(receipt.content);
+  if (receipt.proof.mode === "batched") Object.freeze(receipt.proof.siblings);
+  Object.freeze(receipt.proof);
+  registerIssued(Object.freeze(receipt), parts);
+  return receipt;
 }
 
 export class ReceiptSigner {
@@ -86,11 +101,13 @@ export class ReceiptSigner {
   issue(input: ReceiptInput): Promise<SignedReceipt> {
     if (this.closed) return Promise.reject(new TfaasError("unavailable", `Cannot issue receipt: signer for worker ${this.workerId} is closed`));
     let content: ReceiptContent;
+    let encoded: Buffer;
     let hash: Buffer;
     const millis = Math.max(this.clock(), this.lastMillis);
     try {
       content = contentFromInput(input, { workerId: this.workerId, seq: this.seq + 1, prev: this.prev, timestamp: new Date(millis).toISOString() });
-      hash = sha256(encodeContent(content));
+      encoded = encodeContent(content);
+      hash = hashEncoded(encoded);
     } catch (error) {
       return Promise.reject(error);
     }
@@ -99,11 +116,11 @@ export class ReceiptSigner {
     this.lastMillis = millis;
 
     if (this.mode === "each") {
-      const signature = toBase64Url(signMessage(receiptMessage(hash), this.privateKey));
-      return Promise.resolve({ content, proof: { mode: "each", signature } });
+      const signature = signMessage(receiptMessage(hash), this.privateKey);
+      return Promise.resolve(issued({ content, proof: { mode: "each", signature: toBase64Url(signature) } }, { content: encoded, signature }));
     }
     return new Promise<SignedReceipt>((resolve, reject) => {
-      this.pending.push({ content, leaf: leafHash(hash), resolve, reject });
+      this.pending.push({ content, encoded, leaf: hash, resolve, reject });
       if (this.pending.length >= this.batchSize) this.closeBatch();
       else if (this.pending.length === 1) this.timer = setTimeout(() => this.closeBatch(), this.batchDelayMs);
     });
@@ -128,11 +145,18 @@ export class ReceiptSigner {
     this.pending = [];
     try {
       const { root, paths } = buildTree(batch.map((entry) => entry.leaf));
-      const signature = toBase64Url(signMessage(batchMessage(batch.length, root), this.privateKey));
+      const signature = signMessage(batchMessage(batch.length, root), this.privateKey);
+      const signatureText = toBase64Url(signature);
       const rootHex = root.toString("hex");
+      const size = batch.length;
+      // Upper nodes appear in many paths: spell each node in hex once per batch.
+      const hexOf = new Map<Buffer, string>();
+      const hex = (node: Buffer) => hexOf.get(node) ?? hexOf.set(node, node.toString("hex")).get(node)!;
       batch.forEach((entry, index) => {
-        const siblings = paths[index]!.map((sibling) => sibling.toString("hex"));
-        entry.resolve({ content: entry.content, proof: { mode: "batched", root: rootHex, size: batch.length, index, siblings, signature } });
+        const path = paths[index]!;
+        const siblings = path.map(hex);
+        const receipt: SignedReceipt = { content: entry.content, proof: { mode: "batched", root: rootHex, size, index, siblings, signature: signatureText } };
+        entry.resolve(issued(receipt, { content: entry.encoded, signature, batch: { size, index, siblings: path } }));
       });
     } catch (error) {
       for (const entry of batch) entry.reject(error);

@@ -6,9 +6,9 @@
  */
 import type { KeyObject } from "node:crypto";
 import { fromBase64Url } from "./bytes.js";
-import { encodeContent, sha256 } from "./canonical.js";
+import { encodeContent, hashEncoded, sha256 } from "./canonical.js";
 import { toPublicKey, type PublicKeyInput } from "./keys.js";
-import { leafHash, rootFromPath } from "./merkle.js";
+import { rootFromPath } from "./merkle.js";
 import { parseReceipt, type SignedReceipt } from "./receipt.js";
 import { batchMessage, receiptMessage, signatureVerifies } from "./signatures.js";
 
@@ -33,11 +33,11 @@ export interface VerifyReceiptOptions {
   response?: Uint8Array;
 }
 
-/** Batch signatures already verified, so a chain of receipts pays one signature check per batch. */
+/** Batch signatures already verified under one key, so a chain pays one signature check per batch. Never share one across keys. */
 export type BatchSignatureCache = Set<string>;
 
 /**
- * The proof checks of a receipt whose content hashes to `hash`: the signature in mode `each`;
+ * The proof checks of a receipt whose receipt hash is `hash`: the signature in mode `each`;
  * the audit path and the root signature in mode `batched`.
  */
 export function proofChecks(receipt: SignedReceipt, hash: Buffer, publicKey: KeyObject, cache?: BatchSignatureCache): Check[] {
@@ -47,7 +47,7 @@ export function proofChecks(receipt: SignedReceipt, hash: Buffer, publicKey: Key
     return [{ name: "receipt.signature", ok, detail: ok ? "Ed25519 signature over the receipt hash verifies" : "Ed25519 signature over the receipt hash does not verify with the given key" }];
   }
   const siblings = proof.siblings.map((sibling) => Buffer.from(sibling, "hex"));
-  const computed = rootFromPath(leafHash(hash), proof.index, proof.size, siblings);
+  const computed = rootFromPath(hash, proof.index, proof.size, siblings);
   const pathOk = computed !== null && computed.toString("hex") === proof.root;
   const pathDetail =
     computed === null
@@ -91,7 +91,7 @@ export function verifyReceipt(receipt: SignedReceipt, options: VerifyReceiptOpti
   } catch (error) {
     return { ok: false, checks: [{ name: "receipt.format", ok: false, detail: (error as Error).message }] };
   }
-  const checks = proofChecks(checked, sha256(encodeContent(checked.content)), publicKey);
+  const checks = proofChecks(checked, hashEncoded(encodeContent(checked.content)), publicKey);
   if (options.request !== undefined) checks.push(bodyCheck("receipt.request-digest", checked.content.requestDigest, options.request));
   if (options.response !== undefined) checks.push(bodyCheck("receipt.response-digest", checked.content.responseDigest, options.response));
   return { ok: checks.every((check) => check.ok), checks };
