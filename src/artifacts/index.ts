@@ -42,21 +42,13 @@ export function kindFromContentType(contentType: string | undefined): ArtifactKi
  */
 export async function validateArtifact(bytes: Uint8Array, kind: ArtifactKind): Promise<void> {
   if (kind === "wasm") {
-    if (!WebAssembly.validate(bytes as Uint8Array<ArrayBuffer>)) {
-      let reason = "not a valid module";
-      try {
-        await WebAssembly.compile(bytes as Uint8Array<ArrayBuffer>);
-      } catch (error) {
-        if (error instanceof Error) reason = error.message.replace(/^WebAssembly\.compile\(\): /, "");
-      }
-      throw new TfaasError("invalid-artifact", `Cannot accept artifact: invalid WebAssembly: ${reason}`);
-    }
     try {
       await wasmRuntime.prepare(bytes, { abi: "stdio" });
     } catch (error) {
       const failure = asTfaasError(error);
       if (failure.code !== "invalid-artifact") throw failure;
-      throw new TfaasError("invalid-artifact", `Cannot accept artifact: ${failure.message.replace(/^Cannot prepare: /, "")}`);
+      const reason = failure.message.replace(/^Cannot prepare: /, "").replace(/WebAssembly\.compile\(\): /, "");
+      throw new TfaasError("invalid-artifact", `Cannot accept artifact: invalid WebAssembly: ${reason}`);
     }
     return;
   }

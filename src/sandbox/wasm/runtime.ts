@@ -142,21 +142,27 @@ function stderrText(stderr: OutputBuffer, trap: string | undefined): string {
   return text;
 }
 
+/** Fails with the engine's reason why the module does not compile. */
+async function compileOrExplain(bytes: Uint8Array): Promise<WebAssembly.Module> {
+  try {
+    return await WebAssembly.compile(bytes.buffer instanceof ArrayBuffer ? (bytes as Uint8Array<ArrayBuffer>) : bytes.slice());
+  } catch (error) {
+    const detail = error instanceof Error ? error.message : String(error);
+    throw new TfaasError("invalid-artifact", `Cannot prepare: module does not compile: ${detail}`, { cause: error });
+  }
+}
+
 class WasmRuntime implements Runtime {
   readonly kind = "wasm";
 
   async prepare(bytes: Uint8Array, options: PrepareOptions): Promise<PreparedFunction> {
     const capped = options.memoryLimitBytes === undefined ? bytes : limitMemory(bytes, options.memoryLimitBytes);
+    // The original must be valid on its own: an out-of-range global or local index would
+    // otherwise name the counters instrumentation appends, letting the guest reset its own fuel.
+    if (!WebAssembly.validate(capped as Uint8Array<ArrayBuffer>)) await compileOrExplain(capped); // throws, saying why
     // Instrumented here, on the trusted side: the worker never runs metering code it did not make.
     const code = instrument(capped).bytes;
-    let module: WebAssembly.Module;
-    try {
-      // compile() refuses views of a SharedArrayBuffer; only those are copied.
-      module = await WebAssembly.compile(code.buffer instanceof ArrayBuffer ? (code as Uint8Array<ArrayBuffer>) : code.slice());
-    } catch (error) {
-      const detail = error instanceof Error ? error.message : String(error);
-      throw new TfaasError("invalid-artifact", `Cannot prepare: module does not compile: ${detail}`, { cause: error });
-    }
+    const module = await compileOrExplain(code);
     checkCommandModule(module, capped);
     return new WasmFunction(module, options.abi);
   }
