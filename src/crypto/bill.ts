@@ -4,6 +4,7 @@
  * chain analysis found. The range selects by the receipts' own timestamps, i.e. the workers'
  * clocks; sums are decimal strings because they can outgrow 2^53.
  */
+import { TfaasError } from "../shared/errors.js";
 import { analyseChain, type ChainKeys, type ChainVerification } from "./chain.js";
 
 export interface FunctionTotals {
@@ -64,9 +65,12 @@ interface Accumulator {
  * the range: the chain is checked over all of them, and the range then picks what is billed.
  */
 export function recomputeBill(receipts: readonly unknown[], options: BillOptions): Bill {
-  const { report, unique } = analyseChain(receipts, options.keys);
   const from = options.from.getTime();
   const to = options.to.getTime();
+  if (!(from <= to)) {
+    throw new TfaasError("invalid-request", `Cannot recompute bill: the range must be two valid times, from ≤ to; current values are ${String(options.from)} and ${String(options.to)}`);
+  }
+  const { report, unique } = analyseChain(receipts, options.keys);
   const totals = new Map<string, Accumulator>();
   for (const { receipt } of unique) {
     const { content } = receipt;

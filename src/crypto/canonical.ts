@@ -1,9 +1,11 @@
 /**
  * The canonical encoding of receipt content: one fixed-order binary layout (docs/receipts.md has
- * the table), so the same content always gives the same bytes and hash, in any language. The
- * receipt hash, which chains receipts, is what mode `each` signs and is the receipt's leaf in a
- * batch, is SHA-256(0x00 ‖ these bytes): the RFC 6962 leaf hash, so one hash serves all three. Decoding is strict and inverse: decode(encode(c)) equals c, and bytes
- * that would not re-encode identically are rejected.
+ * the table), so the same content always gives the same bytes and hash, in any language.
+ * Decoding is strict and inverse: decode(encode(c)) equals c, and bytes that would not re-encode
+ * identically are rejected.
+ *
+ * The receipt hash is SHA-256(0x00 ‖ these bytes), the RFC 6962 leaf hash, so one hash serves as
+ * the next receipt's `prev`, as what mode `each` signs, and as the receipt's leaf in a batch.
  */
 import { hash } from "node:crypto";
 import { ByteReader, ByteWriter } from "./bytes.js";
@@ -91,7 +93,7 @@ export function decodeContent(r: ByteReader): ReceiptContent {
   const seq = r.u64("seq");
   const prev = r.flag("prev") ? readDigest(r, "prev") : null;
   const millis = r.u64("timestamp");
-  // Beyond year 9999 toISOString changes shape; parseContent then rejects it, but it must not throw a RangeError here.
+  // Past the year 9999 toISOString changes shape (and far past it throws): refuse here, by field.
   if (millis > 253_402_300_799_999) throw r.fail("timestamp", "is after the year 9999");
   return {
     v: RECEIPT_VERSION,

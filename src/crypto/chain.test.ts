@@ -180,6 +180,8 @@ describe("recomputeBill", () => {
     ]);
     const later = recomputeBill(receipts, { from: new Date(T0 + 4000), to: new Date(T0 + 5000), keys: publicKey });
     expect(later.functions.map((f) => [f.function, f.calls])).toEqual([["a.fn", 1]]);
+    expect(() => recomputeBill(receipts, { from: new Date(T0 + 1), to: new Date(T0), keys: publicKey })).toThrow(/Cannot recompute bill: the range must be two valid times/);
+    expect(() => recomputeBill(receipts, { from: new Date(NaN), to: new Date(T0), keys: publicKey })).toThrow(/from ≤ to/);
   });
 
   it("counts a duplicate once, leaves out invalid receipts, and flags every finding", async () => {

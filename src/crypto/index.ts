@@ -6,7 +6,9 @@
  *   the attestation evidence.
  * - `new ReceiptSigner({ workerId, privateKey, mode: "each" | "batched", batchSize?, batchDelayMs? })`,
  *   then per call `await signer.issue(input)` → `SignedReceipt` (in batched mode it settles when
- *   the batch closes, ≤ batchDelayMs later); `signer.close()` before exit.
+ *   the batch closes, ≤ batchDelayMs later; call `signer.flush()` when no further call is queued
+ *   so an idle worker pays no batching latency); `signer.close()` before exit. `workerId` must be
+ *   new for every key. Issued receipts are frozen.
  * - `encodeReceiptHeader(receipt)` → the `X-Tfaas-Receipt` value (`RECEIPT_HEADER`).
  *
  * Gateway, ledger, CLI
