@@ -58,7 +58,7 @@ function adminPassword(config: PlatformConfig): { password: string; file: string
 export async function startPlatform(config: PlatformConfig): Promise<Platform> {
   mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
   const store = await openSqliteStore({ dataDir: config.dataDir, maxLogEntriesPerFunction: config.maxLogEntriesPerFunction });
-  const queue = await openSqliteQueue({ dataDir: config.dataDir, maxDepth: config.async.maxDepth });
+  const queue = await openSqliteQueue({ dataDir: config.dataDir, maxDepth: config.async.maxDepth, synchronous: config.async.sync });
   const { password, file } = adminPassword(config);
   const pool = new WorkerPool({ size: config.workers, onRestart: (instance) => gateway.metrics.workerRestarts.labels(instance).inc() });
   const gateway: Gateway = await createGateway({

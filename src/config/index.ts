@@ -37,6 +37,7 @@ const configSchema = z.object({
     callbackTimeoutMs: z.number().int().min(1),
     callbackAllow: z.array(z.string()),
     callbackDeny: z.array(z.string()),
+    sync: z.enum(["full", "normal"]),
   }),
 });
 
@@ -76,6 +77,8 @@ export const AsyncDefaults = {
   /** TFAAS_ASYNC_CALLBACK_ALLOW / TFAAS_ASYNC_CALLBACK_DENY: the callback (SSRF) policy; this deny list is the embedded default. */
   callbackAllow: [] as string[],
   callbackDeny: ["link-local", "reserved"],
+  /** TFAAS_ASYNC_SYNC: `full` fsyncs every acknowledged enqueue (survives power loss); `normal` survives process crashes only, for throughput. */
+  sync: "full",
 } as const;
 
 function durationFromEnv(env: NodeJS.ProcessEnv, name: string): number | undefined {
@@ -105,6 +108,7 @@ function asyncFromEnv(env: NodeJS.ProcessEnv): PlatformConfig["async"] {
     callbackTimeoutMs: durationFromEnv(env, "TFAAS_ASYNC_CALLBACK_TIMEOUT") ?? AsyncDefaults.callbackTimeoutMs,
     callbackAllow: listFromEnv(env, "TFAAS_ASYNC_CALLBACK_ALLOW") ?? [...AsyncDefaults.callbackAllow],
     callbackDeny: listFromEnv(env, "TFAAS_ASYNC_CALLBACK_DENY") ?? [...AsyncDefaults.callbackDeny],
+    sync: (env.TFAAS_ASYNC_SYNC || AsyncDefaults.sync) as PlatformConfig["async"]["sync"],
   };
 }
 // ── end of asynchronous invocations ──

@@ -31,6 +31,13 @@ export interface SqliteQueueOptions {
   dataDir: string;
   /** Queued calls beyond this many are refused with `too-many-requests`. */
   maxDepth: number;
+  /**
+   * `full` (default): what a client is told (an enqueue's or a cancellation's 202) is fsynced
+   * first, so it survives a power loss. `normal`: nothing is fsynced at commit; an acknowledged
+   * call still survives any crash of the process (SIGKILL, OOM), but a power loss or kernel
+   * panic can lose the last ones. Internal transitions always commit with NORMAL.
+   */
+  synchronous?: "full" | "normal";
 }
 
 interface CallRow {
@@ -68,17 +75,23 @@ export function openSqliteQueue(options: SqliteQueueOptions): Promise<Queue> {
   const db = new Database(join(dataDir, "queue.db"), { timeout: 5_000 });
   try {
     db.pragma("journal_mode = WAL");
-    // FULL: a 202 promises the call survives not only a SIGKILL (NORMAL would do for that) but
-    // also a power loss or kernel panic; group commit keeps it to one fsync per batch of writes.
+    // GroupCommit sets synchronous per batch: FULL where a client is told (see `synchronous`),
+    // NORMAL for internal transitions (claims, results, callback bookkeeping). A process crash
+    // loses none of those; a power loss can lose the last few, and the call then runs or is
+    // delivered again — at least once either way.
     db.pragma("synchronous = FULL");
     migrate(db);
     db.prepare("UPDATE calls SET state = 'queued' WHERE state = 'running'").run();
-    return Promise.resolve(new SqliteQueue(db, maxDepth));
+    return Promise.resolve(new SqliteQueue(db, maxDepth, (options.synchronous ?? "full") === "full"));
   } catch (error) {
     db.close();
     return Promise.reject(error);
   }
 }
+
+/** Writes whose acknowledgement a client sees; they are fsynced before it does. */
+const DURABLE = true;
+const INTERNAL = false;
 
 const json = (value: Record<string, string>): string => JSON.stringify(value);
 const parseHeaders = (text: string | null): Record<string, string> => (text === null ? {} : (JSON.parse(text) as Record<string, string>));
@@ -91,7 +104,7 @@ class SqliteQueue implements Queue {
   #closed = false;
   readonly #sql;
 
-  constructor(db: Database.Database, maxDepth: number) {
+  constructor(db: Database.Database, maxDepth: number, fsyncAcknowledged: boolean) {
     this.#db = db;
     this.#maxDepth = maxDepth;
     this.#sql = {
@@ -141,13 +154,13 @@ class SqliteQueue implements Queue {
       ),
     };
     this.#depth = this.#sql.countQueued.get() ?? 0;
-    this.#writes = new GroupCommit(db, () => {
+    this.#writes = new GroupCommit(db, fsyncAcknowledged, () => {
       this.#depth = this.#sql.countQueued.get() ?? 0;
     });
   }
 
   enqueue(call: NewCall): Promise<void> {
-    return this.#write(() => {
+    return this.#write(DURABLE, () => {
       if (this.#depth >= this.#maxDepth) {
         throw new TfaasError("too-many-requests", `Cannot enqueue call to ${call.name}: the queue is full (${this.#maxDepth} calls queued)`);
       }
@@ -174,7 +187,7 @@ class SqliteQueue implements Queue {
 
   claim(name: string, namespace: string, now: number): Promise<Claim> {
     const fn = `${name}.${namespace}`;
-    return this.#write((): Claim => {
+    return this.#write(INTERNAL, (): Claim => {
       const row = this.#sql.nextReady.get(fn, now);
       if (row === undefined) {
         const next = this.#sql.earliest.get(fn);
@@ -199,7 +212,7 @@ class SqliteQueue implements Queue {
   }
 
   retry(callId: string, result: CallResult, notBefore: number): Promise<void> {
-    return this.#write(() => {
+    return this.#write(INTERNAL, () => {
       const changed = this.#sql.retry.run({ callId, notBefore, ...resultParams(result) }).changes;
       if (changed === 0) throw notRunning(callId, this.#sql.state.get(callId));
       this.#depth++;
@@ -207,14 +220,14 @@ class SqliteQueue implements Queue {
   }
 
   finish(callId: string, state: FinishedState, result: CallResult, now: number): Promise<void> {
-    return this.#write(() => {
+    return this.#write(INTERNAL, () => {
       const changed = this.#sql.finish.run({ callId, state, now, ...resultParams(result) }).changes;
       if (changed === 0) throw notRunning(callId, this.#sql.state.get(callId));
     });
   }
 
   cancel(callId: string, now: number): Promise<CallState | undefined> {
-    return this.#write(() => {
+    return this.#write(DURABLE, () => {
       const state = this.#sql.state.get(callId);
       if (state === "queued") {
         this.#sql.cancel.run(now, callId);
@@ -232,7 +245,7 @@ class SqliteQueue implements Queue {
   }
 
   startCallback(callId: string): Promise<number> {
-    return this.#write(() => {
+    return this.#write(INTERNAL, () => {
       const attempt = this.#sql.startCallback.get(callId);
       if (attempt === undefined) throw new TfaasError("conflict", `Cannot deliver the callback of call ${callId}: it is not pending`);
       return attempt;
@@ -240,7 +253,7 @@ class SqliteQueue implements Queue {
   }
 
   settleCallback(callId: string, state: CallbackState, lastError: string | undefined, nextAt: number | undefined): Promise<void> {
-    return this.#write(() => {
+    return this.#write(INTERNAL, () => {
       this.#sql.settleCallback.run(state, lastError ?? null, nextAt ?? null, callId);
     });
   }
@@ -250,7 +263,7 @@ class SqliteQueue implements Queue {
   }
 
   sweep(finishedBefore: number): Promise<number> {
-    return this.#write(() => this.#sql.sweep.run(finishedBefore).changes);
+    return this.#write(INTERNAL, () => this.#sql.sweep.run(finishedBefore).changes);
   }
 
   depth(): Promise<number> {
@@ -264,9 +277,9 @@ class SqliteQueue implements Queue {
     this.#db.close();
   }
 
-  #write<T>(write: () => T): Promise<T> {
+  #write<T>(durable: boolean, write: () => T): Promise<T> {
     if (this.#closed) return Promise.reject(closedError());
-    return this.#writes.run(write);
+    return this.#writes.run(write, durable);
   }
 
   #read<T>(read: () => T): Promise<T> {
