@@ -140,7 +140,7 @@ export class BodyRewriter {
 
     let copyFrom = reader.pos;
     const sync = (upTo: number) => {
-      if (upTo > copyFrom) w.bytes(bytes.subarray(copyFrom, upTo));
+      if (upTo > copyFrom) w.copy(bytes, copyFrom, upTo);
       copyFrom = upTo;
     };
     let region = -1;
@@ -242,7 +242,7 @@ export class BodyRewriter {
       w.byte(Op.i64ExtendI32U);
       if (shift > 0) {
         w.byte(Op.i64Const);
-        w.s64(BigInt(shift));
+        w.sInt(shift);
         w.byte(Op.i64ShrU);
       }
       if (flags.localCounter) {
@@ -260,7 +260,8 @@ export class BodyRewriter {
 
     const i64Const = (value: number | bigint) => {
       w.byte(Op.i64Const);
-      w.s64(BigInt(value));
+      if (typeof value === "number") w.sInt(value);
+      else w.s64(value);
     };
     /**
      * A simple counted loop: when its trip count T exists and every header check of the loop
@@ -274,7 +275,7 @@ export class BodyRewriter {
       // d = (n - i0) mod 2^32; T is the smallest k >= 1 with k * step = d (mod 2^32).
       if ("constant" in loop.bound) {
         w.byte(Op.i32Const);
-        w.s64(BigInt(loop.bound.constant));
+        w.sInt(loop.bound.constant);
       } else {
         localGet(loop.bound.local);
       }
@@ -336,7 +337,7 @@ export class BodyRewriter {
       this.stats.flushes++;
       w.byte(Op.loop);
       w.byte(EMPTY_BLOCK);
-      w.bytes(bytes.subarray(loop.bodyStart, loop.end));
+      w.copy(bytes, loop.bodyStart, loop.end);
       w.byte(Op.else);
       w.byte(Op.loop);
       w.byte(EMPTY_BLOCK);
@@ -349,7 +350,7 @@ export class BodyRewriter {
       w.byte(Op.localSet);
       w.u32(fuelLocal);
       this.stats.blocks++;
-      w.bytes(bytes.subarray(loop.bodyStart, loop.end));
+      w.copy(bytes, loop.bodyStart, loop.end);
       w.byte(Op.end);
       this.stats.hoistedLoops++;
     };
@@ -652,7 +653,7 @@ export class BodyRewriter {
     const body = this.body;
     body.reset();
     body.u32(groups + (i64Locals > 0 ? 1 : 0) + (usesLength ? 1 : 0));
-    body.bytes(bytes.subarray(groupsStart, groupsEnd));
+    body.copy(bytes, groupsStart, groupsEnd);
     if (i64Locals > 0) {
       body.byte(i64Locals);
       body.byte(I64);
@@ -667,7 +668,7 @@ export class BodyRewriter {
       const cost = this.regionCost[index] as number;
       if (cost === 0) continue;
       const at = this.insertAt[index] as number;
-      body.bytes(code.subarray(copied, at));
+      body.copy(code, copied, at);
       copied = at;
       if (flags.localCounter) {
         body.byte(Op.localGet);
@@ -677,7 +678,7 @@ export class BodyRewriter {
         body.u32(globals.fuel);
       }
       body.byte(Op.i64Const);
-      body.s64(BigInt(cost));
+      body.sInt(cost);
       body.byte(Op.i64Add);
       if (flags.localCounter) {
         body.byte(Op.localSet);
@@ -688,7 +689,7 @@ export class BodyRewriter {
       }
       this.stats.blocks++;
     }
-    body.bytes(code.subarray(copied));
+    body.copy(code, copied, code.length);
     out.u32(body.length);
     out.bytes(body.view());
   }

@@ -36,6 +36,12 @@ export class ByteReader {
   }
 
   u32(): number {
+    // Most integers fit in one byte.
+    const first = this.bytes[this.pos];
+    if (first !== undefined && first < 0x80 && this.pos < this.end) {
+      this.pos++;
+      return first;
+    }
     const start = this.pos;
     let value = 0;
     for (let index = 0; index < 5; index++) {
@@ -74,11 +80,18 @@ export class ByteReader {
   }
 
   private signed(bits: 32 | 33 | 64): number {
+    const first = this.bytes[this.pos];
+    if (first !== undefined && first < 0x80 && this.pos < this.end) {
+      this.pos++;
+      return first & 0x40 ? first - 0x80 : first;
+    }
     const start = this.pos;
-    const maxBytes = Math.ceil(bits / 7);
+    const maxBytes = bits === 64 ? 10 : 5;
     let value = 0;
+    let scale = 1;
     for (let index = 0; index < maxBytes; index++) {
-      const byte = this.byte();
+      if (this.pos >= this.end) throw malformed(this.pos, "unexpected end of data");
+      const byte = this.bytes[this.pos++] as number;
       if (index === maxBytes - 1) {
         if ((byte & 0x80) !== 0) throw malformed(start, `signed LEB128 integer is longer than ${maxBytes} bytes`);
         // Bits above the integer's width must repeat its sign bit.
@@ -87,11 +100,11 @@ export class ByteReader {
         const signSet = (byte & (1 << (usedBits - 1))) !== 0;
         if ((byte & unusedMask) !== (signSet ? unusedMask : 0)) throw malformed(start, `signed LEB128 integer exceeds ${bits} bits`);
       }
-      value += (byte & 0x7f) * 2 ** (7 * index);
+      value += (byte & 0x7f) * scale;
+      scale *= 128;
       if ((byte & 0x80) === 0) {
-        const width = 7 * (index + 1);
-        // Only exact for widths below 2^53, which is all block types need; callers of wider values skip them.
-        return (byte & 0x40) !== 0 && width < 53 ? value - 2 ** width : value;
+        // Exact below 53 bits, which is all callers use the value for (i32 constants, block types).
+        return (byte & 0x40) !== 0 && index < 7 ? value - scale : value;
       }
     }
     throw malformed(start, "signed LEB128 integer is too long");
@@ -128,9 +141,21 @@ export class ByteWriter {
   }
 
   bytes(values: Uint8Array): void {
-    this.reserve(values.length);
-    this.buffer.set(values, this.length);
-    this.length += values.length;
+    this.copy(values, 0, values.length);
+  }
+
+  /** Appends source[start, end); short runs byte by byte, which beats creating a view to copy. */
+  copy(source: Uint8Array, start: number, end: number): void {
+    const count = end - start;
+    this.reserve(count);
+    if (count < 32) {
+      const buffer = this.buffer;
+      let at = this.length;
+      for (let index = start; index < end; index++) buffer[at++] = source[index] as number;
+    } else {
+      this.buffer.set(source.subarray(start, end), this.length);
+    }
+    this.length += count;
   }
 
   u32(value: number): void {
@@ -141,6 +166,19 @@ export class ByteWriter {
       rest = Math.floor(rest / 128);
       this.buffer[this.length++] = rest === 0 ? low : low | 0x80;
     } while (rest !== 0);
+  }
+
+  /** Signed LEB128 of a safe integer, without BigInt. */
+  sInt(value: number): void {
+    this.reserve(10);
+    let rest = value;
+    for (;;) {
+      const low = ((rest % 128) + 128) % 128;
+      rest = (rest - low) / 128;
+      const done = (rest === 0 && (low & 0x40) === 0) || (rest === -1 && (low & 0x40) !== 0);
+      this.buffer[this.length++] = done ? low : low | 0x80;
+      if (done) return;
+    }
   }
 
   /** Signed LEB128 of any 64-bit integer. */
