@@ -7,8 +7,8 @@
  * on a shared machine CPU time is the steadier measure of what receipts cost. Also: latency of
  * one lone call, verification cost, header sizes.
  */
-import { createHash } from "node:crypto";
 import {
+  bodyDigest,
   encodeReceiptHeader,
   generateSigningKeyPair,
   ReceiptSigner,
@@ -26,13 +26,12 @@ const CALLS_PER_ROUND = 8192;
 const IN_FLIGHT = 256;
 const BATCH_SIZE = 64;
 const LONE_CALLS = 25;
-const VERIFY_SAMPLE = 512;
+const VERIFY_SAMPLE = 1024;
 const TARGET_BATCHED_US = 20;
 
 const requestBody = Buffer.from("hello, tfaas\n");
 const responseBody = Buffer.from("hello, tfaas\n");
-const artifactDigest = `sha256:${createHash("sha256").update("echo.wasm").digest("hex")}`;
-const digest = (body: Uint8Array) => `sha256:${createHash("sha256").update(body).digest("hex")}`;
+const artifactDigest = bodyDigest(Buffer.from("echo.wasm"));
 const { privateKey, publicKey } = generateSigningKeyPair();
 
 /** The facts a worker has after a call; the baseline builds them too and stops there. */
@@ -49,7 +48,7 @@ function usageOf(i: number): Omit<ReceiptInput, "requestDigest" | "responseDiges
 function call(i: number, signer: ReceiptSigner | null): Promise<unknown> {
   const facts = usageOf(i);
   if (signer === null) return Promise.resolve(facts);
-  return signer.issue({ ...facts, requestDigest: digest(requestBody), responseDigest: digest(responseBody) }).then(encodeReceiptHeader);
+  return signer.issue({ ...facts, requestDigest: bodyDigest(requestBody), responseDigest: bodyDigest(responseBody) }).then(encodeReceiptHeader);
 }
 
 interface PerCall {
@@ -95,7 +94,7 @@ function timeUs(count: number, fn: () => void): number {
 
 async function issue(mode: ReceiptMode, count: number, batchSize = BATCH_SIZE): Promise<SignedReceipt[]> {
   const signer = new ReceiptSigner({ workerId: "bench", privateKey, mode, batchSize });
-  const receipts = await Promise.all(Array.from({ length: count }, (_, i) => signer.issue({ ...usageOf(i), requestDigest: digest(requestBody), responseDigest: digest(responseBody) })));
+  const receipts = await Promise.all(Array.from({ length: count }, (_, i) => signer.issue({ ...usageOf(i), requestDigest: bodyDigest(requestBody), responseDigest: bodyDigest(responseBody) })));
   signer.close();
   return receipts;
 }
@@ -130,7 +129,9 @@ async function run({ progress }: BenchOptions): Promise<SuiteResult> {
   const eachReceipts = await issue("each", VERIFY_SAMPLE);
   const batchedReceipts = await issue("batched", VERIFY_SAMPLE);
   const verifyRounds = { eachReceipt: [] as number[], batchedReceipt: [] as number[], eachChain: [] as number[], batchedChain: [] as number[] };
-  for (let round = 0; round < 3; round++) {
+  verifyChain(eachReceipts, publicKey);
+  verifyChain(batchedReceipts, publicKey);
+  for (let round = 0; round < 5; round++) {
     verifyRounds.eachReceipt.push(timeUs(VERIFY_SAMPLE, () => eachReceipts.forEach((r) => verifyReceipt(r, { publicKey }))));
     verifyRounds.batchedReceipt.push(timeUs(VERIFY_SAMPLE, () => batchedReceipts.forEach((r) => verifyReceipt(r, { publicKey }))));
     verifyRounds.eachChain.push(timeUs(VERIFY_SAMPLE, () => verifyChain(eachReceipts, publicKey)));

@@ -111,8 +111,9 @@ export function decodeContent(r: ByteReader): ReceiptContent {
   };
 }
 
-export function sha256(bytes: Uint8Array): Buffer {
-  return hash("sha256", bytes, "buffer");
+/** `sha256:<hex>` of a plaintext body: the form of `requestDigest` and `responseDigest`. */
+export function bodyDigest(body: Uint8Array): string {
+  return DIGEST_PREFIX + hash("sha256", body, "hex");
 }
 
 /** The receipt hash of canonical bytes: SHA-256(0x00 ‖ bytes). */

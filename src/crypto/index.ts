@@ -9,6 +9,7 @@
  *   the batch closes, ≤ batchDelayMs later; call `signer.flush()` when no further call is queued
  *   so an idle worker pays no batching latency); `signer.close()` before exit. `workerId` must be
  *   new for every key. Issued receipts are frozen.
+ * - `bodyDigest(bytes)` → `sha256:<hex>` for `requestDigest` / `responseDigest`.
  * - `encodeReceiptHeader(receipt)` → the `X-Tfaas-Receipt` value (`RECEIPT_HEADER`).
  *
  * Gateway, ledger, CLI
@@ -40,7 +41,7 @@ export {
   type ReceiptUsage,
   type SignedReceipt,
 } from "./receipt.js";
-export { encodeContent as encodeReceiptContent, receiptHash } from "./canonical.js";
+export { bodyDigest, encodeContent as encodeReceiptContent, receiptHash } from "./canonical.js";
 export { generateSigningKeyPair, publicKeyFromRaw, rawPublicKey, type PublicKeyInput } from "./keys.js";
 export { DEFAULT_BATCH_DELAY_MS, DEFAULT_BATCH_SIZE, ReceiptSigner, type ReceiptSignerOptions } from "./signer.js";
 export { decodeReceiptHeader, encodeReceiptHeader } from "./header.js";

@@ -6,7 +6,7 @@
  */
 import type { KeyObject } from "node:crypto";
 import { fromBase64Url } from "./bytes.js";
-import { encodeContent, hashEncoded, sha256 } from "./canonical.js";
+import { bodyDigest, encodeContent, hashEncoded } from "./canonical.js";
 import { toPublicKey, type PublicKeyInput } from "./keys.js";
 import { rootFromPath } from "./merkle.js";
 import { parseReceipt, type SignedReceipt } from "./receipt.js";
@@ -72,7 +72,7 @@ export function proofChecks(receipt: SignedReceipt, hash: Buffer, publicKey: Key
 }
 
 function bodyCheck(name: string, digest: string, body: Uint8Array): Check {
-  const actual = `sha256:${sha256(body).toString("hex")}`;
+  const actual = bodyDigest(body);
   const ok = actual === digest;
   return { name, ok, detail: ok ? `body of ${body.length} bytes matches ${digest}` : `body of ${body.length} bytes hashes to ${actual}, receipt says ${digest}` };
 }
