@@ -45,6 +45,8 @@ export interface BodyContext {
   bulkBytesShift: number;
   tableElementsShift: number;
   typeCount: number;
+  /** Globals of the original module (imported and defined): ours come after and must stay unnameable. */
+  globalCount: number;
 }
 
 export interface BodyStats {
@@ -387,7 +389,8 @@ export class BodyRewriter {
         case Op.loop: {
           readBlockType();
           charge(costs.control);
-          const counted = hoist && bytes[offset + 1] === EMPTY_BLOCK ? matchCountedLoop(bytes, offset + 2, end, costs) : undefined;
+          const counted =
+            hoist && bytes[offset + 1] === EMPTY_BLOCK ? matchCountedLoop(bytes, offset + 2, end, costs, locals, this.context.globalCount) : undefined;
           if (counted !== undefined) {
             sync(offset);
             emitCountedLoop(counted);
@@ -506,7 +509,14 @@ export class BodyRewriter {
         case Op.localSet:
         case Op.localTee:
         case Op.globalGet:
-        case Op.globalSet:
+        case Op.globalSet: {
+          // Out-of-range indices are invalid, and would otherwise name the locals and globals added here.
+          const index = reader.u32();
+          const count = op <= Op.localTee ? locals : this.context.globalCount;
+          if (index >= count) throw malformed(offset, `${op <= Op.localTee ? "local" : "global"} index ${index} (only ${count})`);
+          charge(this.singleCosts[op] as number);
+          break;
+        }
         case Op.tableGet:
         case Op.tableSet:
         case Op.refFunc:

@@ -39,16 +39,30 @@ interface Decoded {
 }
 
 /** Looks at the loop whose body starts at `bodyStart`; undefined unless it is a simple counted loop. */
-export function matchCountedLoop(bytes: Uint8Array, bodyStart: number, end: number, costs: Readonly<Record<OpClass, number>>): CountedLoop | undefined {
+export function matchCountedLoop(
+  bytes: Uint8Array,
+  bodyStart: number,
+  end: number,
+  costs: Readonly<Record<OpClass, number>>,
+  localCount: number,
+  globalCount: number,
+): CountedLoop | undefined {
   try {
-    return scan(bytes, bodyStart, end, costs);
+    return scan(bytes, bodyStart, end, costs, localCount, globalCount);
   } catch {
     // Malformed input: the main rewrite reports it with its offset.
     return undefined;
   }
 }
 
-function scan(bytes: Uint8Array, bodyStart: number, end: number, costs: Readonly<Record<OpClass, number>>): CountedLoop | undefined {
+function scan(
+  bytes: Uint8Array,
+  bodyStart: number,
+  end: number,
+  costs: Readonly<Record<OpClass, number>>,
+  localCount: number,
+  globalCount: number,
+): CountedLoop | undefined {
   const reader = new ByteReader(bytes, bodyStart, end);
   /** How often each local is written in the body. */
   const writes = new Map<number, number>();
@@ -68,12 +82,14 @@ function scan(bytes: Uint8Array, bodyStart: number, end: number, costs: Readonly
       case Op.localSet:
       case Op.localTee:
         immediate = reader.u32();
+        // Out of range: invalid (the main rewrite rejects it), and it must never reach our locals.
+        if (immediate >= localCount) return undefined;
         if (op !== Op.localGet) writes.set(immediate, (writes.get(immediate) ?? 0) + 1);
         name = "local";
         break;
       case Op.globalGet:
       case Op.globalSet:
-        reader.u32();
+        if (reader.u32() >= globalCount) return undefined;
         name = "global";
         break;
       case Op.tableGet:

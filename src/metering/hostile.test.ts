@@ -133,6 +133,19 @@ describe("malformed and hostile modules", () => {
     expect(rejection(withBody([0, 0x27, 0x0b])).message).toMatch(/opcode 0x27 \(unknown opcode/);
   });
 
+  it("rejects invalid indices that would otherwise name the metering locals and globals", () => {
+    // local.get 0 / local.set 0 in a function without locals: index 0 would be our fuel local.
+    expect(rejection(withBody([0, 0x20, 0x00, 0x1a, 0x0b])).message).toMatch(/local index 0 \(only 0\)/);
+    expect(rejection(withBody([0, 0x42, 0x00, 0x21, 0x00, 0x0b])).message).toMatch(/local index 0 \(only 0\)/);
+    // global.set 0 without globals: index 0 would be __tfaas_fuel.
+    expect(rejection(withBody([0, 0x42, 0x00, 0x24, 0x00, 0x0b])).message).toMatch(/global index 0 \(only 0\)/);
+    // The same inside a loop the counted-loop matcher looks at.
+    const loop = [0x03, 0x40, 0x42, 0x00, 0x21, 0x00, 0x20, 0x00, 0x41, 0x01, 0x6a, 0x22, 0x00, 0x41, 0x0a, 0x47, 0x0d, 0x00, 0x0b];
+    expect(rejection(withBody([0, ...loop, 0x0b])).message).toMatch(/local index 0 \(only 0\)/);
+    // Exporting global 0 of a module without globals would export the fuel counter.
+    expect(rejection(moduleOf([7, [1, 1, 0x61, 0x03, 0x00]])).message).toMatch(/exported global index 0 \(only 0\)/);
+  });
+
   it("handles deep nesting without recursion", () => {
     const depth = 100_000;
     const body = [0, ...new Array(depth).fill([0x02, 0x40]).flat(), ...new Array(depth).fill(0x0b), 0x0b];

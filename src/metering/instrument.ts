@@ -82,6 +82,8 @@ export function instrumentWithFlags(
       throw new TfaasError("invalid-artifact", `Cannot instrument WebAssembly module: it already imports or exports ${name}`);
     }
   }
+  // Appended, so no existing index moves. Code that names them is rejected (body.ts); constant
+  // expressions cannot read them either, since they are mutable.
   const firstNew = info.importedGlobals + info.definedGlobals;
   const globals: MeteringGlobals = {
     fuel: firstNew,
@@ -123,7 +125,7 @@ export function instrumentWithFlags(
         break;
       case SectionId.code:
         writeSection(out, section.id, (payload) => {
-          functions = writeCode(payload, bytes, section, info, new BodyRewriter({ flags, globals, costs: weights.costs, bulkBytesShift: Math.log2(weights.bulkBytesPerFuel), tableElementsShift: Math.log2(weights.tableElementsPerFuel), typeCount: info.typeParams.length }, () => new ByteWriter(4096), stats));
+          functions = writeCode(payload, bytes, section, info, new BodyRewriter({ flags, globals, costs: weights.costs, bulkBytesShift: Math.log2(weights.bulkBytesPerFuel), tableElementsShift: Math.log2(weights.tableElementsPerFuel), typeCount: info.typeParams.length, globalCount: firstNew }, () => new ByteWriter(4096), stats));
         });
         break;
       default:

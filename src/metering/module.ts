@@ -246,8 +246,12 @@ function readExports(reader: ByteReader, info: ModuleInfo): void {
     const kind = reader.byte();
     if (kind === 0x04) throw malformed(offset, "tag export (exception handling, not WebAssembly 2.0)");
     if (kind > 0x04) throw malformed(offset, `export kind 0x${kind.toString(16)}`);
+    const targetOffset = reader.pos;
     const target = reader.u32();
     if (kind === 0x00) info.functionExports.set(name, target);
+    // An out-of-range global export is invalid, and would otherwise export one of the metering globals.
+    const globals = info.importedGlobals + info.definedGlobals;
+    if (kind === 0x03 && target >= globals) throw malformed(targetOffset, `exported global index ${target} (only ${globals})`);
   }
 }
 
