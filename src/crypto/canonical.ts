@@ -10,12 +10,15 @@
 import { hash } from "node:crypto";
 import { ByteReader, ByteWriter } from "./bytes.js";
 import { leafHash } from "./merkle.js";
-import { RECEIPT_VERSION, type ReceiptContent } from "./receipt.js";
+import { MAX_TIMESTAMP_MILLIS, RECEIPT_VERSION, type ReceiptContent } from "./receipt.js";
 
 const DIGEST_PREFIX = "sha256:";
 
-/** The canonical bytes of content that `parseContent` accepted (it is the validator; this only lays out). */
-export function encodeContent(content: ReceiptContent): Buffer {
+/**
+ * The canonical bytes of content that `parseContent` accepted (it is the validator; this only
+ * lays out). `millis` is the timestamp's value when the caller already has it.
+ */
+export function encodeContent(content: ReceiptContent, millis = Date.parse(content.timestamp)): Buffer {
   const { usage } = content;
   const callIdLength = Buffer.byteLength(content.callId);
   const fnLength = Buffer.byteLength(content.function);
@@ -61,7 +64,7 @@ export function encodeContent(content: ReceiptContent): Buffer {
     w.u8(1);
     w.hex(content.prev.slice(DIGEST_PREFIX.length));
   }
-  w.u64(Date.parse(content.timestamp));
+  w.u64(millis);
   return w.finish();
 }
 
@@ -94,7 +97,7 @@ export function decodeContent(r: ByteReader): ReceiptContent {
   const prev = r.flag("prev") ? readDigest(r, "prev") : null;
   const millis = r.u64("timestamp");
   // Past the year 9999 toISOString changes shape (and far past it throws): refuse here, by field.
-  if (millis > 253_402_300_799_999) throw r.fail("timestamp", "is after the year 9999");
+  if (millis > MAX_TIMESTAMP_MILLIS) throw r.fail("timestamp", "is after the year 9999");
   return {
     v: RECEIPT_VERSION,
     callId,

@@ -84,6 +84,8 @@ const TIMESTAMP = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
 const MAX_U64 = 2n ** 64n - 1n;
 /** Identifiers (call id, function, worker id, weights version) are at most this many UTF-8 bytes. */
 export const MAX_IDENTIFIER_BYTES = 255;
+/** The end of the year 9999: up to here a timestamp keeps its RFC 3339 shape. */
+export const MAX_TIMESTAMP_MILLIS = 253_402_300_799_999;
 /** Batches are bounded so an index, a size and an audit path always fit their fields. */
 export const MAX_BATCH_SIZE = 65_536;
 

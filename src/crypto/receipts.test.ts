@@ -160,6 +160,9 @@ describe("ReceiptSigner", () => {
     expect(receipt.content.seq).toBe(1);
     signer.close();
     await expect(signer.issue(input(1))).rejects.toMatchObject({ code: "unavailable" });
+    const broken = new ReceiptSigner({ workerId: "w", privateKey, mode: "each", clock: () => NaN });
+    await expect(broken.issue(input(0))).rejects.toThrow(/the clock reads NaN/);
+    expect(broken.lastSeq).toBe(0);
   });
 
   it("refuses keys that are not Ed25519 private keys and batch sizes out of range", () => {

@@ -17,7 +17,7 @@ import { encodeContent, hashEncoded } from "./canonical.js";
 import { registerIssued, type HeaderParts } from "./header.js";
 import { expectPrivateSigningKey } from "./keys.js";
 import { buildTree } from "./merkle.js";
-import { contentFromInput, expectIdentifier, MAX_BATCH_SIZE, type ReceiptContent, type ReceiptInput, type ReceiptMode, type SignedReceipt } from "./receipt.js";
+import { contentFromInput, expectIdentifier, MAX_BATCH_SIZE, MAX_TIMESTAMP_MILLIS, type ReceiptContent, type ReceiptInput, type ReceiptMode, type SignedReceipt } from "./receipt.js";
 import { batchMessage, receiptMessage, signMessage } from "./signatures.js";
 
 export const DEFAULT_BATCH_SIZE = 64;
@@ -65,7 +65,8 @@ export class ReceiptSigner {
   private readonly clock: () => number;
   private seq = 0;
   private prev: string | null = null;
-  private lastMillis = 0;
+  private lastMillis = -1;
+  private lastTimestamp = "";
   private pending: PendingLeaf[] = [];
   private timer: NodeJS.Timeout | undefined;
   private closed = false;
@@ -103,10 +104,15 @@ export class ReceiptSigner {
     let content: ReceiptContent;
     let encoded: Buffer;
     let hash: Buffer;
-    const millis = Math.max(this.clock(), this.lastMillis);
+    const millis = Math.max(Math.floor(this.clock()), this.lastMillis);
+    if (!(millis >= 0 && millis <= MAX_TIMESTAMP_MILLIS)) {
+      return Promise.reject(new TfaasError("internal", `Cannot issue receipt: the clock reads ${millis}, expected milliseconds since 1970`));
+    }
+    // Calls in the same millisecond share one timestamp string.
+    const timestamp = millis === this.lastMillis ? this.lastTimestamp : new Date(millis).toISOString();
     try {
-      content = contentFromInput(input, { workerId: this.workerId, seq: this.seq + 1, prev: this.prev, timestamp: new Date(millis).toISOString() });
-      encoded = encodeContent(content);
+      content = contentFromInput(input, { workerId: this.workerId, seq: this.seq + 1, prev: this.prev, timestamp });
+      encoded = encodeContent(content, millis);
       hash = hashEncoded(encoded);
     } catch (error) {
       return Promise.reject(error);
@@ -114,6 +120,7 @@ export class ReceiptSigner {
     this.seq = content.seq;
     this.prev = `sha256:${hash.toString("hex")}`;
     this.lastMillis = millis;
+    this.lastTimestamp = timestamp;
 
     if (this.mode === "each") {
       const signature = signMessage(receiptMessage(hash), this.privateKey);
