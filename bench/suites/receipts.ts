@@ -18,6 +18,7 @@ import {
   type ReceiptMode,
   type SignedReceipt,
 } from "../../src/crypto/index.js";
+import { hash, sign } from "node:crypto";
 import { median } from "../load.js";
 import type { BenchOptions, Suite, SuiteResult } from "../suite.js";
 
@@ -54,6 +55,24 @@ function call(i: number, signer: ReceiptSigner | null): Promise<unknown> {
 interface PerCall {
   wallUs: number;
   cpuUs: number;
+}
+
+/** CPU µs of one Ed25519 signature and one SHA-256 of a receipt-sized input: this machine's scale, measured in the same run. */
+function reference(): { ed25519SignUs: number; sha256Us: number } {
+  const message = Buffer.alloc(300, 7);
+  const cpuUs = (count: number, fn: () => void) => {
+    const cpu = process.cpuUsage();
+    for (let i = 0; i < count; i++) fn();
+    const used = process.cpuUsage(cpu);
+    return (used.user + used.system) / count;
+  };
+  const signs: number[] = [];
+  const hashes: number[] = [];
+  for (let round = 0; round < 5; round++) {
+    signs.push(cpuUs(500, () => sign(null, message, privateKey)));
+    hashes.push(cpuUs(20_000, () => hash("sha256", message, "buffer")));
+  }
+  return { ed25519SignUs: median(signs), sha256Us: median(hashes) };
 }
 
 /** µs per call (wall and CPU) for `count` calls issued back to back, IN_FLIGHT at a time. */
@@ -118,6 +137,9 @@ async function run({ progress }: BenchOptions): Promise<SuiteResult> {
   const overheadUs = { each: perCallUs.each - perCallUs.baseline, batched: perCallUs.batched - perCallUs.baseline };
   const overheadCpuUs = { each: perCallCpuUs.each - perCallCpuUs.baseline, batched: perCallCpuUs.batched - perCallCpuUs.baseline };
 
+  progress("reference costs…");
+  const scale = reference();
+
   progress("latency of a lone call…");
   const lone = {
     eachUs: await loneLatencyUs("each", false),
@@ -164,6 +186,7 @@ async function run({ progress }: BenchOptions): Promise<SuiteResult> {
     overheadUs,
     perCallCpuUs,
     overheadCpuUs,
+    reference: scale,
     ratio: { each: perCallUs.each / perCallUs.baseline, batched: perCallUs.batched / perCallUs.baseline },
     loneCallLatencyUs: lone,
     verifyUs,
@@ -180,6 +203,8 @@ async function run({ progress }: BenchOptions): Promise<SuiteResult> {
     `${`batched (${BATCH_SIZE} per root)`.padEnd(26)} ${us(perCallUs.batched)} ${us(overheadUs.batched)} ${us(perCallCpuUs.batched)} ${us(overheadCpuUs.batched)}`,
     `batched overhead per call: wall ${overheadUs.batched.toFixed(2)} µs, CPU ${overheadCpuUs.batched.toFixed(2)} µs (target ≤ ${TARGET_BATCHED_US}: ` +
       `wall ${report.met.batchedOverheadUs ? "met" : "NOT met"}, CPU ${report.met.batchedOverheadCpuUs ? "met" : "NOT met"})`,
+    `this machine, same run: one Ed25519 signature ${scale.ed25519SignUs.toFixed(1)} µs CPU, one SHA-256 of 300 bytes ${scale.sha256Us.toFixed(2)} µs CPU ` +
+      `(batched overhead = ${(overheadCpuUs.batched / scale.sha256Us).toFixed(1)} SHA-256s)`,
     `lone call latency: each ${lone.eachUs.toFixed(0)} µs, batched ${(lone.batchedUs / 1000).toFixed(2)} ms (closed by the timer), batched with flush when idle ${lone.batchedFlushWhenIdleUs.toFixed(0)} µs`,
     `verify: one receipt each ${verifyUs.eachReceipt.toFixed(1)} µs, one batched receipt alone ${verifyUs.batchedReceiptAlone.toFixed(1)} µs; ` +
       `chain each ${verifyUs.eachChainPerReceipt.toFixed(1)} µs/receipt, chain batched ${verifyUs.batchedChainPerReceipt.toFixed(1)} µs/receipt (${verifyUs.batchedChainPerBatch.toFixed(0)} µs per batch of ${BATCH_SIZE})`,
