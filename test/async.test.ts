@@ -4,6 +4,7 @@ import { startReceiver, type Receiver } from "./async-receiver.js";
 import { deploy, startPlatform, watFixture, type Platform } from "./harness.js";
 
 const MAX_DEPTH = 20;
+const MAX_BODY = 64 * 1024;
 let platform: Platform;
 let receiver: Receiver;
 
@@ -12,6 +13,7 @@ beforeAll(async () => {
     startPlatform({
       env: {
         TFAAS_ASYNC_MAX_DEPTH: String(MAX_DEPTH),
+        TFAAS_MAX_REQUEST_BYTES: String(MAX_BODY),
         TFAAS_ASYNC_RETRY_BASE: "20ms",
         TFAAS_ASYNC_RETRY_MAX: "100ms",
         TFAAS_ASYNC_CALLBACK_ATTEMPTS: "3",
@@ -96,6 +98,12 @@ describe("POST /async-function/{name}", () => {
   it("refuses a taken call id with 409", async () => {
     const res = await fetch(`${platform.url}/async-function/echo`, { method: "POST", body: "again", headers: { "x-call-id": "client-chosen-1" } });
     expect(res.status).toBe(409);
+  });
+
+  it("413s a body over the request limit, as synchronous calls do, queueing nothing", async () => {
+    const res = await fetch(`${platform.url}/async-function/echo`, { method: "POST", body: "x".repeat(MAX_BODY + 1), headers: { "x-call-id": "too-big" } });
+    expect(res.status).toBe(413);
+    expect((await platform.api("/system/async/too-big")).status).toBe(404);
   });
 
   it("404s an unknown function (OpenFaaS would answer 202) and 405s other methods", async () => {

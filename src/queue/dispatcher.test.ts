@@ -87,8 +87,8 @@ describe("Dispatcher", () => {
     await fs.rm(dir, { recursive: true, force: true });
   });
 
-  function start(runner: CallRunner, globalConcurrency = 16): Promise<void> {
-    dispatcher = new Dispatcher({ queue, runner, callbacks, globalConcurrency, retry: { baseMs: 5, maxMs: 20 }, retentionMs: 60_000, sweepIntervalMs: 60_000 });
+  function start(runner: CallRunner, globalConcurrency = 16, retentionMs = 60_000): Promise<void> {
+    dispatcher = new Dispatcher({ queue, runner, callbacks, globalConcurrency, retry: { baseMs: 5, maxMs: 20 }, retentionMs, sweepIntervalMs: 20 });
     return dispatcher.start();
   }
 
@@ -143,6 +143,13 @@ describe("Dispatcher", () => {
     expect(await queue.get("busy")).toMatchObject({ state: "failed", attempts: 3, statusCode: 429 });
     expect(await queue.get("missing")).toMatchObject({ state: "failed", attempts: 1, statusCode: 404 });
     expect(runner.started.filter((s) => s.startsWith("flaky"))).toEqual(["flaky#1", "flaky#2", "flaky#3"]);
+  });
+
+  it("sweeps finished calls once they are past retention", async () => {
+    await start(new ScriptedRunner(() => 200, {}), 16, 50);
+    await enqueue("short-lived", "fn");
+    await until(async () => (await queue.get("short-lived"))?.state === "succeeded");
+    await until(async () => (await queue.get("short-lived")) === undefined);
   });
 
   it("picks up work queued before it started, including calls a crash left running", async () => {
