@@ -246,9 +246,10 @@ function analyseWorker(workerId: string, entries: VerifiedEntry[], report: Chain
 }
 
 /**
- * Verifies every receipt's proof and each worker's chain. Receipts are expected in the order
- * they were issued (as the ledger stores them); `ok` only when nothing at all was found.
+ * Verifies every receipt's proof and each worker's chain. Receipts may be stored JSON values
+ * (each is checked with `parseReceipt`) and are expected in the order they were issued, as the
+ * ledger stores them; `ok` only when nothing at all was found.
  */
-export function verifyChain(receipts: readonly SignedReceipt[], keys: ChainKeys): ChainVerification {
+export function verifyChain(receipts: readonly unknown[], keys: ChainKeys): ChainVerification {
   return analyseChain(receipts, keys).report;
 }
