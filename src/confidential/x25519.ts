@@ -1,0 +1,59 @@
+/**
+ * X25519 keys as node:crypto KeyObjects, and their raw 32-byte forms (what key configurations,
+ * `enc` and attestation report data carry). Private keys stay KeyObjects in this process; only
+ * tests inject raw private bytes, to reproduce published vectors.
+ */
+import { createPrivateKey, createPublicKey, generateKeyPairSync, type KeyObject } from "node:crypto";
+import { TfaasError } from "../shared/errors.js";
+
+export const X25519_KEY_LENGTH = 32;
+
+/** PKCS#8 prefix of an X25519 private key (RFC 8410): the raw key follows. */
+const PKCS8_PREFIX = Buffer.from("302e020100300506032b656e04220420", "hex");
+
+export interface X25519KeyPair {
+  privateKey: KeyObject;
+  publicKey: KeyObject;
+}
+
+export function generateX25519KeyPair(): X25519KeyPair {
+  return generateKeyPairSync("x25519");
+}
+
+export function x25519PrivateKeyFromRaw(raw: Uint8Array): KeyObject {
+  if (raw.length !== X25519_KEY_LENGTH) {
+    throw new TfaasError("invalid-request", `Cannot use X25519 private key: current length is ${raw.length}, expected ${X25519_KEY_LENGTH}`);
+  }
+  return createPrivateKey({ key: Buffer.concat([PKCS8_PREFIX, raw]), format: "der", type: "pkcs8" });
+}
+
+export function x25519PublicKeyFromRaw(raw: Uint8Array, what = "X25519 public key"): KeyObject {
+  if (raw.length !== X25519_KEY_LENGTH) {
+    throw new TfaasError("invalid-request", `Cannot use ${what}: current length is ${raw.length}, expected ${X25519_KEY_LENGTH}`);
+  }
+  // JWK import is several times faster than SPKI DER through OpenSSL 3's decoders.
+  return createPublicKey({ key: { kty: "OKP", crv: "X25519", x: Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength).toString("base64url") }, format: "jwk" });
+}
+
+export function expectX25519(key: KeyObject, type: "private" | "public", what: string): void {
+  if (key.type !== type || key.asymmetricKeyType !== "x25519") {
+    throw new TfaasError("invalid-request", `Cannot use ${what}: expected an X25519 ${type} key, current value is a ${key.asymmetricKeyType ?? "symmetric"} ${key.type} key`);
+  }
+}
+
+/** The raw 32-byte public key of an X25519 public or private key. */
+export function rawX25519PublicKey(key: KeyObject): Uint8Array<ArrayBuffer> {
+  const publicKey = key.type === "private" ? createPublicKey(key) : key;
+  expectX25519(publicKey, "public", "key");
+  const { x } = publicKey.export({ format: "jwk" });
+  const raw = Buffer.from(x ?? "", "base64url");
+  if (raw.length !== X25519_KEY_LENGTH) throw new TfaasError("internal", `Cannot export X25519 public key: current length is ${raw.length}`);
+  return new Uint8Array(raw);
+}
+
+/** A public key given as a KeyObject or raw bytes, checked and as both forms. */
+export function toX25519PublicKey(key: KeyObject | Uint8Array, what: string): { key: KeyObject; raw: Uint8Array } {
+  if (key instanceof Uint8Array) return { key: x25519PublicKeyFromRaw(key, what), raw: key };
+  expectX25519(key, "public", what);
+  return { key, raw: rawX25519PublicKey(key) };
+}
