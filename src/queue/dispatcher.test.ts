@@ -128,6 +128,17 @@ describe("Dispatcher", () => {
     expect(runner.started).toHaveLength(10);
   });
 
+  it("shares the global limit fairly between functions", async () => {
+    const runner = new ScriptedRunner(() => 200, { busy: { concurrency: 2, maxAttempts: 1 }, quiet: { concurrency: 2, maxAttempts: 1 } });
+    await start(runner, 2);
+    for (let i = 0; i < 12; i++) await queue.enqueue(newCall(`b${i}`, "busy", { now: Date.now() }));
+    dispatcher?.notify("busy", "openfaas-fn");
+    await enqueue("q0", "quiet");
+    await until(async () => (await queue.get("q0"))?.state === "succeeded");
+    // The quiet function's only call got a slot long before the busy function's queue drained.
+    expect(runner.started.indexOf("q0#1")).toBeLessThan(6);
+  });
+
   it("retries 429 and 5xx with backoff until it succeeds or the attempts are used up, and not 4xx", async () => {
     const runner = new ScriptedRunner((call) => {
       if (call.callId === "flaky") return call.attempts < 3 ? 503 : 200;

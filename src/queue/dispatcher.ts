@@ -156,6 +156,13 @@ export class Dispatcher {
       if (claim.call !== undefined) {
         started = true;
         this.#launch(key, claim.call, limits);
+        // Round robin: a function that just got a slot goes to the back, so when the global
+        // limit is what binds, busy functions cannot starve the others.
+        const current = this.#due.get(key);
+        if (current !== undefined) {
+          this.#due.delete(key);
+          this.#due.set(key, current);
+        }
         continue;
       }
       this.#release(key);
