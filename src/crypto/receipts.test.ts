@@ -170,6 +170,7 @@ describe("ReceiptSigner", () => {
     const ec = generateKeyPairSync("ec", { namedCurve: "P-256" }).privateKey;
     expect(() => new ReceiptSigner({ workerId: "w", privateKey: ec, mode: "each" })).toThrow(/current value is a ec private key/);
     expect(() => new ReceiptSigner({ workerId: "w", privateKey, mode: "batched", batchSize: 0 })).toThrow(/batchSize must be 1 to 65536/);
+    expect(() => new ReceiptSigner({ workerId: "w", privateKey, mode: "sometimes" as ReceiptMode })).toThrow(/mode must be each or batched, current value is sometimes/);
   });
 
   it("closes a batch by count: one signed root, every receipt a leaf with its index", async () => {

@@ -78,6 +78,9 @@ export class ReceiptSigner {
     if (!Number.isSafeInteger(batchSize) || batchSize < 1 || batchSize > MAX_BATCH_SIZE) {
       throw new TfaasError("invalid-request", `Cannot create receipt signer: batchSize must be 1 to ${MAX_BATCH_SIZE}, current value is ${batchSize}`);
     }
+    if (options.mode !== "each" && options.mode !== "batched") {
+      throw new TfaasError("invalid-request", `Cannot create receipt signer: mode must be each or batched, current value is ${String(options.mode)}`);
+    }
     if (!(batchDelayMs >= 0 && batchDelayMs <= 60_000)) {
       throw new TfaasError("invalid-request", `Cannot create receipt signer: batchDelayMs must be 0 to 60000, current value is ${batchDelayMs}`);
     }
@@ -96,8 +99,9 @@ export class ReceiptSigner {
   }
 
   /**
-   * The next receipt of the chain for one invocation. Rejects with `invalid-request` (and leaves
-   * the chain untouched) when a field is out of range, and with `unavailable` after `close`.
+   * The next receipt of the chain for one invocation. Rejects, leaving the chain untouched, with
+   * `invalid-request` when a field is out of range, `internal` when the clock is outside
+   * 1970–9999, and `unavailable` after `close`.
    */
   issue(input: ReceiptInput): Promise<SignedReceipt> {
     if (this.closed) return Promise.reject(new TfaasError("unavailable", `Cannot issue receipt: signer for worker ${this.workerId} is closed`));
