@@ -1,0 +1,132 @@
+/**
+ * The usage ledger in a stream, one subject per function (`<prefix>.usage.<namespace>.<name>`),
+ * kept without limits (it is what bills are made from), plus one index: a KV bucket mapping
+ * each call id to the stream sequence of its latest record, so `get(callId)` is two lookups.
+ *
+ * Cost of ranges: `totals` and `list` read every record of the namespace (or function) that the
+ * server received from `since` minus the clock-skew allowance until now, and add them up here
+ * (fuel exactly, as BigInt). A record is found as long as the clock of the host that wrote it
+ * was at most `maxClockSkewMs` ahead of the NATS server's. Ranges without `since` read the
+ * whole subject; keep them for reports, not hot paths.
+ */
+import type { JetStreamClient, JetStreamManager } from "@nats-io/jetstream";
+import type { KV } from "@nats-io/kv";
+import { TfaasError } from "../../shared/errors.js";
+import type { UsageQuery, UsageRecord, UsageStore, UsageTotals } from "../index.js";
+import { formatLogTime, parseLogTime } from "../log-time.js";
+import type { Guard } from "./guard.js";
+import { liveEntry } from "./kv-util.js";
+import { token } from "./keys.js";
+import { readSubject } from "./streams.js";
+
+const DEFAULT_LIST_LIMIT = 10_000;
+const FUEL = /^(0|[1-9][0-9]{0,19})$/;
+const PUBLISH_WINDOW = 256;
+
+interface Located {
+  record: UsageRecord;
+  timeMs: number;
+  seq: number;
+}
+
+export class NatsUsageStore implements UsageStore {
+  readonly #js: JetStreamClient;
+  readonly #jsm: JetStreamManager;
+  readonly #stream: string;
+  readonly #subjectPrefix: string;
+  readonly #byCall: KV;
+  readonly #maxClockSkewMs: number;
+  readonly #guard: Guard;
+
+  constructor(options: { js: JetStreamClient; jsm: JetStreamManager; stream: string; subjectPrefix: string; byCall: KV; maxClockSkewMs: number; guard: Guard }) {
+    this.#js = options.js;
+    this.#jsm = options.jsm;
+    this.#stream = options.stream;
+    this.#subjectPrefix = options.subjectPrefix;
+    this.#byCall = options.byCall;
+    this.#maxClockSkewMs = options.maxClockSkewMs;
+    this.#guard = options.guard;
+  }
+
+  append(records: readonly UsageRecord[]): Promise<void> {
+    return this.#guard.run("record usage", async () => {
+      const normalized = records.map(normalize);
+      for (let start = 0; start < normalized.length; start += PUBLISH_WINDOW) {
+        await Promise.all(
+          normalized.slice(start, start + PUBLISH_WINDOW).map(async (record) => {
+            const ack = await this.#js.publish(this.#subject(record.namespace, record.name), JSON.stringify(record));
+            await this.#byCall.put(token(record.callId), String(ack.seq));
+          }),
+        );
+      }
+    });
+  }
+
+  totals(query: UsageQuery): Promise<UsageTotals[]> {
+    return this.#guard.run("total usage", async () => {
+      const totals = new Map<string, UsageTotals & { fuelSum: bigint }>();
+      for (const { record } of await this.#range(query)) {
+        let entry = totals.get(record.name);
+        if (entry === undefined) {
+          entry = { name: record.name, namespace: record.namespace, calls: 0, fuel: "0", fuelSum: 0n, memoryPeakBytes: 0, ioBytesIn: 0, ioBytesOut: 0, wallSeconds: 0 };
+          totals.set(record.name, entry);
+        }
+        entry.calls++;
+        if (record.fuel !== null) entry.fuelSum += BigInt(record.fuel);
+        entry.memoryPeakBytes = Math.max(entry.memoryPeakBytes, record.memoryPeakBytes);
+        entry.ioBytesIn += record.ioBytesIn;
+        entry.ioBytesOut += record.ioBytesOut;
+        entry.wallSeconds += record.wallSeconds;
+      }
+      return [...totals.values()]
+        .sort((a, b) => a.name.localeCompare(b.name))
+        .map(({ fuelSum, ...entry }) => ({ ...entry, fuel: fuelSum.toString() }));
+    });
+  }
+
+  list(query: UsageQuery & { limit?: number }): Promise<UsageRecord[]> {
+    return this.#guard.run("list usage", async () => {
+      const limit = query.limit ?? DEFAULT_LIST_LIMIT;
+      if (!Number.isSafeInteger(limit) || limit < 1) {
+        throw new TfaasError("invalid-request", `Cannot list usage: current limit is ${limit}, expected a whole number ≥ 1`);
+      }
+      return (await this.#range(query)).slice(0, limit).map(({ record }) => record);
+    });
+  }
+
+  get(callId: string): Promise<UsageRecord | undefined> {
+    return this.#guard.run("read usage", async () => {
+      const seq = liveEntry(await this.#byCall.get(token(callId)))?.string();
+      if (seq === undefined) return undefined;
+      const message = await this.#jsm.streams.getMessage(this.#stream, { seq: Number(seq) });
+      return message === null ? undefined : message.json<UsageRecord>();
+    });
+  }
+
+  /** Records in [since, until) in time order (then arrival). */
+  async #range(query: UsageQuery): Promise<Located[]> {
+    const sinceMs = query.since === undefined ? undefined : parseLogTime(query.since, "usage since");
+    const untilMs = query.until === undefined ? Number.POSITIVE_INFINITY : parseLogTime(query.until, "usage until");
+    const subject = `${this.#subjectPrefix}.usage.${token(query.namespace)}.${query.name === undefined ? "*" : token(query.name)}`;
+    const stored = await readSubject(this.#js, this.#jsm, this.#stream, subject, sinceMs === undefined ? {} : { startTimeMs: sinceMs - this.#maxClockSkewMs });
+    return stored
+      .map((message): Located => {
+        const record = JSON.parse(new TextDecoder().decode(message.data)) as UsageRecord;
+        return { record, timeMs: Date.parse(record.timestamp), seq: message.seq };
+      })
+      .filter(({ timeMs }) => (sinceMs === undefined || timeMs >= sinceMs) && timeMs < untilMs)
+      .sort((a, b) => a.timeMs - b.timeMs || a.seq - b.seq);
+  }
+
+  #subject(namespace: string, name: string): string {
+    return `${this.#subjectPrefix}.usage.${token(namespace)}.${token(name)}`;
+  }
+}
+
+/** Validates a record and spells its timestamp as the store returns it (UTC, milliseconds). */
+function normalize(record: UsageRecord): UsageRecord {
+  if (record.fuel !== null && !FUEL.test(record.fuel)) {
+    throw new TfaasError("invalid-request", `Cannot record usage: current fuel is ${JSON.stringify(record.fuel)}, expected a decimal count`);
+  }
+  return { ...record, timestamp: formatLogTime(parseLogTime(record.timestamp, "usage timestamp")) };
+}
