@@ -11,7 +11,7 @@ let receiver: Receiver;
 beforeAll(async () => {
   [platform, receiver] = await Promise.all([startPlatform({ workers: 1 }), startReceiver()]);
   await deploy(platform, "echo", await watFixture("echo"));
-  await deploy(platform, "slow", await watFixture("async-slow"));
+  await deploy(platform, "slow", await watFixture("async-slow"), { annotations: { "com.tfaas.limits.fuel": "100000000000" } });
 });
 afterAll(async () => {
   await platform?.dispose();
@@ -55,7 +55,7 @@ describe("tfaas async calls", () => {
     // Calls run one at a time: these keep the queue busy for longer than the CLI processes below take.
     const blockers: string[] = [];
     for (let i = 0; i < 8; i++) {
-      const res = await fetch(`${platform.url}/async-function/slow`, { method: "POST", body: `1500 blocker ${i}` });
+      const res = await fetch(`${platform.url}/async-function/slow`, { method: "POST", body: `5000 blocker ${i}` });
       blockers.push(res.headers.get("x-call-id")!);
     }
     const queued = (await tfaas(["invoke", "slow", "--async"], "1 queued")).stdout.trim();

@@ -34,7 +34,7 @@ describe("async calls across a gateway crash", () => {
       for (let batch = 0; batch < CALLS / 20; batch++) {
         await Promise.all(
           Array.from({ length: 20 }, async (_, j) => {
-            const body = `40 call-${batch * 20 + j}`;
+            const body = `150 call-${batch * 20 + j}`;
             const res = await fetch(url, { method: "POST", body, headers: { "x-callback-url": `${receiver.url}/done` } });
             expect(res.status).toBe(202);
             bodies.set(res.headers.get("x-call-id")!, body);

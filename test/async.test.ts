@@ -26,7 +26,8 @@ beforeAll(async () => {
     deploy(platform, "echo", await watFixture("echo")),
     deploy(platform, "third-time", await watFixture("async-attempt")),
     deploy(platform, "trap", await watFixture("trap")),
-    deploy(platform, "slow", await watFixture("async-slow")),
+    // Raised fuel budget: a long spin must outlast polling even once V8 has optimized the loop.
+    deploy(platform, "slow", await watFixture("async-slow"), { annotations: { "com.tfaas.limits.fuel": "100000000000" } }),
   ]);
 });
 afterAll(async () => {
@@ -167,8 +168,8 @@ describe("retries", () => {
 
 describe("status, cancellation and backpressure", () => {
   it("moves a call through queued → running → succeeded, and cancels only queued calls", async () => {
-    const first = await enqueue("slow", "1000 first");
-    const second = await enqueue("slow", "1000 second");
+    const first = await enqueue("slow", "4000 first");
+    const second = await enqueue("slow", "4000 second");
     const third = await enqueue("slow", "1 third");
     const seen: string[] = [];
     let cancelled = false;
@@ -202,7 +203,7 @@ describe("status, cancellation and backpressure", () => {
   });
 
   it("refuses calls beyond the maximum queue depth with 429 and a clear message", async () => {
-    const blocker = await enqueue("slow", "1000 blocker");
+    const blocker = await enqueue("slow", "5000 blocker");
     while ((await status(blocker)).state !== "running") await new Promise((r) => setTimeout(r, 10));
     const answers = await Promise.all(
       Array.from({ length: MAX_DEPTH + 5 }, (_, i) => fetch(`${platform.url}/async-function/slow`, { method: "POST", body: `0 filler ${i}` })),
@@ -212,6 +213,9 @@ describe("status, cancellation and backpressure", () => {
     const refused = answers.filter((res) => res.status === 429);
     expect(refused).toHaveLength(5);
     expect(await refused[0]!.text()).toMatch(/queue is full \(20 calls queued\)/);
+    const metrics = await (await fetch(`${platform.url}/metrics`)).text();
+    expect(metrics).toMatch(new RegExp(`^tfaas_async_queue_depth ${MAX_DEPTH}$`, "m"));
+    expect(metrics).toMatch(/^tfaas_async_running 1$/m);
     // Leave the queue empty for whoever runs next.
     for (const res of answers.filter((r) => r.status === 202)) {
       await platform.api(`/async-function/${res.headers.get("x-call-id")}`, { method: "DELETE" });

@@ -9,6 +9,7 @@
  * Each attempt reaches the function with `X-Tfaas-Attempt: n` (HTTP_X_TFAAS_ATTEMPT).
  */
 import type { IncomingMessage } from "node:http";
+import { Gauge, type Registry } from "prom-client";
 import type { PlatformConfig } from "../config/index.js";
 import {
   CallbackPolicy,
@@ -46,6 +47,8 @@ export interface AsyncInvocationsOptions {
   registry: FunctionRegistry;
   invoker: Invoker;
   authorized: (req: IncomingMessage) => boolean;
+  /** Where to register the queue's gauges (tfaas_async_queue_depth, tfaas_async_running). */
+  metrics?: Registry;
 }
 
 export interface AsyncInvocations {
@@ -74,7 +77,7 @@ export interface AsyncCallStatus {
   contentType?: string;
 }
 
-export function createAsyncInvocations({ config, queue, registry, invoker, authorized }: AsyncInvocationsOptions): AsyncInvocations {
+export function createAsyncInvocations({ config, queue, registry, invoker, authorized, metrics }: AsyncInvocationsOptions): AsyncInvocations {
   const settings = config.async;
   const defaults: FunctionLimits = { concurrency: settings.functionConcurrency, maxAttempts: settings.maxAttempts };
   const backoff = { baseMs: settings.retryBaseMs, maxMs: Math.max(settings.retryBaseMs, settings.retryMaxMs) };
@@ -96,6 +99,25 @@ export function createAsyncInvocations({ config, queue, registry, invoker, autho
     retentionMs: settings.retentionMs,
     sweepIntervalMs: Math.min(60_000, Math.max(1_000, Math.floor(settings.retentionMs / 10))),
   });
+
+  if (metrics !== undefined) {
+    new Gauge({
+      name: "tfaas_async_queue_depth",
+      help: "Async calls queued (waiting to start or for a retry)",
+      registers: [metrics],
+      async collect() {
+        this.set(await queue.depth().catch(() => 0));
+      },
+    });
+    new Gauge({
+      name: "tfaas_async_running",
+      help: "Async calls running now",
+      registers: [metrics],
+      collect() {
+        this.set(dispatcher.running);
+      },
+    });
+  }
 
   const enqueueRoute: Route = {
     pattern: /^\/async-function\/([^/]+)(\/.*)?$/,

@@ -57,7 +57,7 @@ export async function createGateway({ config, store, pool, queue, credentials, i
   const authorized = createBasicAuth(credentials);
   const usage = new BatchWriter<UsageRecord>({ what: "usage records", write: (records) => store.usage.append(records) });
   const invoker = new Invoker({ registry, pool, logs, metrics, usage });
-  const asyncCalls = createAsyncInvocations({ config, queue, registry, invoker, authorized });
+  const asyncCalls = createAsyncInvocations({ config, queue, registry, invoker, authorized, metrics: metrics.registry });
 
   const routes: Route[] = [
     invokeRoute(registry, invoker, config.maxRequestBytes),
