@@ -7,6 +7,7 @@ import { randomBytes } from "node:crypto";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { SIM_WARNING, workerEnvironment } from "./attestation/index.js";
 import { loadConfig, type ConfigOverrides, type PlatformConfig } from "./config/index.js";
 import { createGateway, type Gateway } from "./gateway/index.js";
 import type { SystemInfo } from "./gateway/system.js";
@@ -60,7 +61,11 @@ export async function startPlatform(config: PlatformConfig): Promise<Platform> {
   const store = await openSqliteStore({ dataDir: config.dataDir, maxLogEntriesPerFunction: config.maxLogEntriesPerFunction });
   const queue = await openSqliteQueue({ dataDir: config.dataDir, maxDepth: config.async.maxDepth, synchronous: config.async.sync });
   const { password, file } = adminPassword(config);
-  const pool = new WorkerPool({ size: config.workers, onRestart: (instance) => gateway.metrics.workerRestarts.labels(instance).inc() });
+  const pool = new WorkerPool({
+    size: config.workers,
+    env: workerEnvironment(config.attestation, config.dataDir),
+    onRestart: (instance) => gateway.metrics.workerRestarts.labels(instance).inc(),
+  });
   const gateway: Gateway = await createGateway({
     config,
     store,
@@ -99,11 +104,15 @@ export interface UpOptions {
   host?: string | undefined;
   dataDir?: string | undefined;
   workers?: number | undefined;
+  tee?: string | undefined;
+  receipts?: string | undefined;
 }
 
 export async function up(options: UpOptions): Promise<void> {
   const overrides: ConfigOverrides = { port: options.port, host: options.host, dataDir: options.dataDir, workers: options.workers };
-  const config = loadConfig(overrides);
+  // --tee and --receipts stand in for TFAAS_TEE and TFAAS_RECEIPTS; the schema checks them.
+  const env = { ...process.env, ...(options.tee !== undefined ? { TFAAS_TEE: options.tee } : {}), ...(options.receipts !== undefined ? { TFAAS_RECEIPTS: options.receipts } : {}) };
+  const config = loadConfig(overrides, env);
   const platform = await startPlatform(config);
   const out = process.stdout;
   out.write(`TFaaS gateway: ${platform.url}\n`);
@@ -115,6 +124,8 @@ export async function up(options: UpOptions): Promise<void> {
       : "Admin password: from TFAAS_ADMIN_PASSWORD\n",
   );
   out.write(`Workers: ${config.workers}\n`);
+  out.write(`TEE: ${config.attestation.tee}; receipts: ${config.attestation.receipts}\n`);
+  if (config.attestation.tee === "sim") out.write(`WARNING: ${SIM_WARNING}\n`);
   out.write(`ready: ${platform.url}\n`);
   let stopping = false;
   const stop = (signal: string) => {

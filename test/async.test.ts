@@ -203,7 +203,8 @@ describe("status, cancellation and backpressure", () => {
   });
 
   it("refuses calls beyond the maximum queue depth with 429 and a clear message", async () => {
-    const blocker = await enqueue("slow", "5000 blocker");
+    // Long enough (seconds) that the queue cannot drain while the burst is answered, even on a loaded machine.
+    const blocker = await enqueue("slow", "20000 blocker");
     while ((await status(blocker)).state !== "running") await new Promise((r) => setTimeout(r, 10));
     const answers = await Promise.all(
       Array.from({ length: MAX_DEPTH + 5 }, (_, i) => fetch(`${platform.url}/async-function/slow`, { method: "POST", body: `0 filler ${i}` })),

@@ -5,6 +5,7 @@
 import os from "node:os";
 import path from "node:path";
 import { z } from "zod";
+import { attestationConfigSchema, attestationFromEnv } from "../attestation/config.js";
 import { Defaults } from "../shared/constants.js";
 import { TfaasError } from "../shared/errors.js";
 import { parseDurationMs } from "../shared/units.js";
@@ -24,6 +25,8 @@ const configSchema = z.object({
   maxLogEntriesPerFunction: z.number().int().positive(),
   /** Default fuel budget per call (decimal: fuel is 64-bit); a function's com.tfaas.limits.fuel overrides it. */
   fuelLimit: z.string().regex(/^[1-9][0-9]{0,18}$/, "must be a whole number of fuel units ≥ 1"),
+  /** Workers' TEE backend and receipts (src/attestation, docs/attestation.md). */
+  attestation: attestationConfigSchema,
   /** Asynchronous invocations (src/queue, docs/async.md). */
   async: z.object({
     concurrency: z.number().int().min(1).max(10_000),
@@ -129,6 +132,7 @@ export function loadConfig(overrides: ConfigOverrides = {}, env: NodeJS.ProcessE
     maxLogEntriesPerFunction: Defaults.maxLogLinesPerFunction,
     fuelLimit: env.TFAAS_FUEL_LIMIT || Defaults.fuelLimit,
     async: asyncFromEnv(env),
+    attestation: attestationFromEnv(env),
     ...defined,
   };
   if (candidate.adminPassword === undefined) delete (candidate as { adminPassword?: string }).adminPassword;

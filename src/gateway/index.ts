@@ -11,6 +11,7 @@ import { TfaasError } from "../shared/errors.js";
 import type { Store, UsageRecord } from "../store/index.js";
 import type { WorkerPool } from "../worker/pool.js";
 import { artifactRoutes } from "./artifacts-route.js";
+import { attestationRoute } from "./attestation-route.js";
 import { createAsyncInvocations } from "./async-route.js";
 import { AUTH_CHALLENGE, createBasicAuth, type Credentials } from "./auth.js";
 import { FunctionRegistry } from "./functions.js";
@@ -20,6 +21,7 @@ import { invokeRoute } from "./invoke-route.js";
 import { Invoker } from "./invoker.js";
 import { FunctionLogs } from "./logs.js";
 import { logsRoute } from "./logs-route.js";
+import { receiptsRoutes } from "./receipts-route.js";
 import { usageRoute } from "./usage-route.js";
 import { createMetrics, type GatewayMetrics } from "./metrics.js";
 import { systemRoutes, type SystemInfo } from "./system.js";
@@ -76,6 +78,8 @@ export async function createGateway({ config, store, pool, queue, credentials, i
     ...artifactRoutes(store.artifacts, config.maxArtifactBytes),
     logsRoute(registry, store.logs, logs),
     usageRoute(store.usage, usage),
+    attestationRoute(pool),
+    ...receiptsRoutes(store.usage, usage),
     ...asyncCalls.routes,
   ];
 

@@ -3,9 +3,11 @@
  * functions by key, and runs one fresh sandbox instance per invocation. It never sees the store.
  */
 import { digestOf } from "../artifacts/index.js";
+import { createWorkerIdentity, workerSettingsFromEnv } from "../attestation/index.js";
 import { createWasmRuntime } from "../sandbox/wasm/index.js";
 import type { PreparedFunction } from "../sandbox/index.js";
 import { TfaasError, asTfaasError } from "../shared/errors.js";
+import { log } from "../shared/log.js";
 import type { FromWorker, FunctionSpec, ToWorker } from "./protocol.js";
 
 interface Loaded {
@@ -19,6 +21,20 @@ const functions = new Map<string, Loaded>();
 
 function send(message: FromWorker): void {
   process.send?.(message);
+}
+
+// Keys, TEE backend and measurement, once per process (docs/attestation.md).
+const identity = await createWorkerIdentity(workerSettingsFromEnv(process.env)).catch((error: unknown) => {
+  log.error("cannot create the worker's attested identity", { error: asTfaasError(error).message });
+  process.exit(1);
+});
+
+async function attest(message: Extract<ToWorker, { type: "attest" }>): Promise<void> {
+  try {
+    send({ type: "attested", id: message.id, evidence: await identity.attest(message.nonce) });
+  } catch (error) {
+    send({ type: "attested", id: message.id, error: asTfaasError(error).toJSON() });
+  }
 }
 
 async function prepare(spec: FunctionSpec): Promise<PreparedFunction> {
@@ -42,19 +58,34 @@ function load(spec: FunctionSpec): void {
 }
 
 async function invoke(message: Extract<ToWorker, { type: "invoke" }>): Promise<void> {
+  const ticket = identity.receipts.begin();
   try {
     const loaded = functions.get(message.key);
     if (!loaded) throw new TfaasError("unavailable", `Cannot invoke: function revision ${message.key} is not loaded here`);
     const prepared = await loaded.prepared;
+    const started = process.hrtime.bigint();
     const result = await prepared.invoke(message.request, {
       env: loaded.spec.env,
       secrets: loaded.secrets,
       maxOutputBytes: loaded.spec.maxOutputBytes,
       fuelLimit: loaded.spec.fuelLimit,
     });
+    const wallNanos = Number(process.hrtime.bigint() - started);
+    const receipt = await ticket.issue({
+      callId: message.request.headers["x-call-id"] ?? "",
+      function: message.function,
+      artifactDigest: loaded.spec.digest,
+      request: message.request.body,
+      response: result.body,
+      status: result.status,
+      usage: result.usage,
+      wallNanos,
+    });
     const { error, ...rest } = result;
-    send({ type: "result", id: message.id, result: error ? { ...rest, error: error.toJSON() } : rest });
+    const wire = receipt === undefined ? rest : { ...rest, receipt };
+    send({ type: "result", id: message.id, result: error ? { ...wire, error: error.toJSON() } : wire });
   } catch (error) {
+    ticket.abandon();
     send({ type: "result", id: message.id, error: asTfaasError(error).toJSON() });
   }
 }
@@ -70,9 +101,12 @@ process.on("message", (message: ToWorker) => {
     case "invoke":
       void invoke(message);
       break;
+    case "attest":
+      void attest(message);
+      break;
   }
 });
 
 // The gateway going away (even by SIGKILL) closes the channel: a worker never outlives it.
 process.on("disconnect", () => process.exit(0));
-send({ type: "ready" });
+send({ type: "ready", identity: identity.info });

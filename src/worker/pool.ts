@@ -10,6 +10,7 @@ import { fileURLToPath } from "node:url";
 import { TfaasError } from "../shared/errors.js";
 import { log } from "../shared/log.js";
 import type { InvocationRequest } from "../sandbox/index.js";
+import type { WireEvidence, WorkerIdentityInfo } from "../attestation/index.js";
 import type { FromWorker, FunctionSpec, ToWorker, WireResult } from "./protocol.js";
 
 export type { FunctionSpec, WireResult } from "./protocol.js";
@@ -36,6 +37,9 @@ class WorkerSlot {
   readonly loads = new Map<string, { promise: Promise<void>; settle(error?: TfaasError): void }>();
   restarts = 0;
   lastStart = 0;
+  /** What the running process announced: its keys, TEE and measurement. */
+  identity: WorkerIdentityInfo | undefined;
+  readonly attestations = new Map<number, { resolve(evidence: WireEvidence): void; reject(error: TfaasError): void }>();
 
   constructor(readonly index: number) {
     this.expectRestart();
@@ -64,6 +68,8 @@ export interface WorkerPoolOptions {
   size: number;
   /** Called when a worker is replaced, for metrics. */
   onRestart?: (instance: string) => void;
+  /** Added to every worker's environment (its TEE and receipt settings: src/attestation). */
+  env?: Record<string, string>;
 }
 
 function workerEntry(): { path: string; execArgv: string[] } {
@@ -169,9 +175,39 @@ export class WorkerPool {
         slot.child?.kill("SIGKILL");
       }, timeoutMs);
       slot.pending.set(callId, { resolve, reject, timer });
-      slot.send({ type: "invoke", id: callId, key, request });
+      slot.send({ type: "invoke", id: callId, key, request, function: id });
     });
     return { ...result, instance: slot.instance };
+  }
+
+  /**
+   * Evidence from every running worker binding its keys to `nonce`, each with the identity it
+   * announced; a worker that fails or does not answer within `timeoutMs` is listed with its error.
+   */
+  async attest(nonce: Uint8Array, timeoutMs: number): Promise<Array<{ instance: string; identity?: WorkerIdentityInfo; evidence?: WireEvidence; error?: TfaasError }>> {
+    return Promise.all(
+      this.slots.map(async (slot) => {
+        const identity = slot.identity;
+        if (!slot.alive || identity === undefined) {
+          return { instance: slot.instance, error: new TfaasError("unavailable", `Cannot attest ${slot.instance}: it is restarting`) };
+        }
+        const id = this.nextCallId++;
+        try {
+          const evidence = await new Promise<WireEvidence>((resolve, reject) => {
+            const timer = setTimeout(() => {
+              slot.attestations.delete(id);
+              reject(new TfaasError("timeout", `Cannot attest ${slot.instance}: no evidence within ${timeoutMs} ms`));
+            }, timeoutMs);
+            const settle = () => clearTimeout(timer);
+            slot.attestations.set(id, { resolve: (value) => (settle(), resolve(value)), reject: (error) => (settle(), reject(error)) });
+            slot.send({ type: "attest", id, nonce });
+          });
+          return { instance: slot.instance, identity, evidence };
+        } catch (error) {
+          return { instance: slot.instance, identity, error: error as TfaasError };
+        }
+      }),
+    );
   }
 
   private loadOf(slot: WorkerSlot): number {
@@ -202,12 +238,13 @@ export class WorkerPool {
       execArgv: entry.execArgv,
       serialization: "advanced",
       stdio: ["ignore", "inherit", "inherit", "ipc"],
-      env: { ...process.env, TFAAS_WORKER_INSTANCE: slot.instance },
+      env: { ...process.env, ...this.options.env, TFAAS_WORKER_INSTANCE: slot.instance },
     });
     slot.child = child;
     slot.lastStart = Date.now();
     child.on("message", (message: FromWorker) => {
       if (message.type !== "ready") return this.receive(slot, message);
+      slot.identity = message.identity;
       // A fresh process holds nothing: send it every function placed on it.
       for (const placement of this.placements.values()) {
         if (slot.loads.has(placement.spec.key)) slot.send({ type: "load", spec: placement.spec });
@@ -222,6 +259,11 @@ export class WorkerPool {
     if (message.type === "loaded") {
       const load = slot.loads.get(message.key);
       load?.settle(message.error ? TfaasError.fromJSON(message.error) : undefined);
+    } else if (message.type === "attested") {
+      const request = slot.attestations.get(message.id);
+      slot.attestations.delete(message.id);
+      if (message.evidence) request?.resolve(message.evidence);
+      else request?.reject(TfaasError.fromJSON(message.error ?? { code: "internal", message: "Worker sent no evidence" }));
     } else if (message.type === "result") {
       const call = slot.pending.get(message.id);
       if (!call) return;
@@ -240,6 +282,9 @@ export class WorkerPool {
       call.reject(new TfaasError("worker-crashed", `Cannot complete call: ${slot.instance} stopped (${signal ?? `exit ${code}`})`));
     }
     slot.pending.clear();
+    slot.identity = undefined;
+    for (const [, request] of slot.attestations) request.reject(new TfaasError("worker-crashed", `Cannot attest: ${slot.instance} stopped`));
+    slot.attestations.clear();
     if (this.closing) return;
     slot.restarts++;
     this.options.onRestart?.(slot.instance);

@@ -2,6 +2,8 @@
  * Messages between the gateway and a worker process (Node IPC, `advanced` serialization so
  * byte arrays cross without base64). Errors cross as `EncodedError` and are decoded explicitly.
  */
+import type { WireEvidence, WorkerIdentityInfo } from "../attestation/index.js";
+import type { SignedReceipt } from "../crypto/index.js";
 import type { EncodedError } from "../shared/errors.js";
 import type { InvocationRequest, InvocationUsage, PrepareOptions } from "../sandbox/index.js";
 
@@ -23,7 +25,8 @@ export interface FunctionSpec {
 export type ToWorker =
   | { type: "load"; spec: FunctionSpec }
   | { type: "unload"; key: string }
-  | { type: "invoke"; id: number; key: string; request: InvocationRequest };
+  | { type: "invoke"; id: number; key: string; request: InvocationRequest; /** `name.namespace`, for the receipt. */ function: string }
+  | { type: "attest"; id: number; nonce: Uint8Array };
 
 export interface WireResult {
   status: number;
@@ -32,9 +35,12 @@ export interface WireResult {
   stderr: string;
   usage: InvocationUsage;
   error?: EncodedError;
+  /** The call's signed receipt, unless receipts are off. */
+  receipt?: SignedReceipt;
 }
 
 export type FromWorker =
-  | { type: "ready" }
+  | { type: "ready"; identity: WorkerIdentityInfo }
+  | { type: "attested"; id: number; evidence?: WireEvidence; error?: EncodedError }
   | { type: "loaded"; key: string; error?: EncodedError }
   | { type: "result"; id: number; result?: WireResult; error?: EncodedError };

@@ -11,6 +11,8 @@ interface UpFlags {
   host?: string;
   dataDir?: string;
   workers?: number;
+  tee?: string;
+  receipts?: string;
 }
 
 export function registerUp(program: Command): void {
@@ -21,9 +23,11 @@ export function registerUp(program: Command): void {
     .option("--host <host>", `address to listen on (env: TFAAS_HOST; default: ${Defaults.host})`)
     .option("--data-dir <dir>", `directory for the platform's state (env: TFAAS_DATA_DIR; default: ${Defaults.dataDir})`)
     .option("--workers <n>", "number of worker processes (env: TFAAS_WORKERS; default: one per CPU)", parseInteger(1, 256))
+    .option("--tee <type>", "workers' TEE: sim (SIMULATED, no protection), sev-snp, tdx or sgx (env: TFAAS_TEE; default: sim)")
+    .option("--receipts <mode>", "signed receipts per call: each, batched or off (env: TFAAS_RECEIPTS; default: batched)")
     .action(async (flags: UpFlags) => {
       // Loaded on demand: the platform's modules are heavy and no other command needs them.
       const { up } = await import("../../main.js");
-      await up({ port: flags.port, host: flags.host, dataDir: flags.dataDir, workers: flags.workers });
+      await up({ port: flags.port, host: flags.host, dataDir: flags.dataDir, workers: flags.workers, tee: flags.tee, receipts: flags.receipts });
     });
 }

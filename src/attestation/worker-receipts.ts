@@ -1,0 +1,102 @@
+/**
+ * The worker's receipts: one per invocation that reached a sandbox and produced a result, issued with the worker's
+ * ReceiptSigner (mode each or batched) or none when receipts are off.
+ *
+ * Batched mode flushes when the worker is idle: a call counts as queued from the moment its
+ * message arrives until its receipt is requested; when none is queued after the event loop has
+ * read every IPC message already waiting (setImmediate runs after the poll phase), the open batch
+ * is signed at once, so a lone call never waits for the batch timer while calls arriving together
+ * share one signature.
+ */
+import type { KeyObject } from "node:crypto";
+import { bodyDigest, ReceiptSigner, type SignedReceipt } from "../crypto/index.js";
+import type { InvocationUsage } from "../sandbox/index.js";
+import { TfaasError } from "../shared/errors.js";
+import type { ReceiptsSetting } from "./config.js";
+
+export interface CallFacts {
+  callId: string;
+  /** `name.namespace`. */
+  function: string;
+  artifactDigest: string;
+  request: Uint8Array;
+  response: Uint8Array;
+  status: number;
+  usage: InvocationUsage;
+  wallNanos: number;
+}
+
+/** One call's claim on a receipt; only its first use counts. */
+export interface CallTicket {
+  /** The call's receipt (settles when its batch is signed), or undefined when receipts are off. */
+  issue(facts: CallFacts): Promise<SignedReceipt | undefined>;
+  /** The call ended without a result to sign (a platform failure). */
+  abandon(): void;
+}
+
+export class WorkerReceipts {
+  readonly #signer: ReceiptSigner | undefined;
+  #queued = 0;
+  #flushScheduled = false;
+
+  constructor(options: { workerId: string; privateKey: KeyObject; mode: ReceiptsSetting }) {
+    this.#signer = options.mode === "off" ? undefined : new ReceiptSigner({ workerId: options.workerId, privateKey: options.privateKey, mode: options.mode });
+  }
+
+  /** A call arrived: it counts as queued until its ticket is used. */
+  begin(): CallTicket {
+    this.#queued++;
+    let open = true;
+    const done = (): boolean => {
+      if (!open) return false;
+      open = false;
+      this.#queued--;
+      return true;
+    };
+    return {
+      issue: (facts) => {
+        if (!done()) return Promise.reject(new TfaasError("internal", "Cannot issue receipt: current call already has one"));
+        return this.#issue(facts);
+      },
+      abandon: () => {
+        if (done()) this.#flushWhenIdle();
+      },
+    };
+  }
+
+  #issue(facts: CallFacts): Promise<SignedReceipt | undefined> {
+    if (this.#signer === undefined) return Promise.resolve(undefined);
+    const receipt = this.#signer.issue({
+      callId: facts.callId,
+      function: facts.function,
+      artifactDigest: facts.artifactDigest,
+      requestDigest: bodyDigest(facts.request),
+      responseDigest: bodyDigest(facts.response),
+      usage: {
+        fuel: facts.usage.fuel === null ? null : facts.usage.fuel.toString(),
+        memoryPeakBytes: facts.usage.memoryPeakBytes,
+        ioBytesIn: facts.usage.ioBytesIn,
+        ioBytesOut: facts.usage.ioBytesOut,
+        wallNanos: facts.wallNanos,
+        weightsVersion: facts.usage.weightsVersion,
+      },
+      status: facts.status,
+    });
+    this.#flushWhenIdle();
+    return receipt;
+  }
+
+  /** Signs what is pending and refuses more; before the worker exits. */
+  close(): void {
+    this.#signer?.close();
+  }
+
+  #flushWhenIdle(): void {
+    if (this.#signer?.mode !== "batched" || this.#flushScheduled) return;
+    this.#flushScheduled = true;
+    setImmediate(() => {
+      this.#flushScheduled = false;
+      if (this.#queued === 0) this.#signer?.flush();
+    });
+  }
+}

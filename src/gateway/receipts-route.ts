@@ -1,0 +1,75 @@
+/**
+ * Receipts from the usage ledger, as the workers signed them (their JSON form, served as-is):
+ * - GET /system/receipts/{callId} → one receipt (404 when the call is unknown or has none);
+ * - GET /system/receipts?since=&until=&name=&limit= → the receipts of a range, in ledger order
+ *   (what `tfaas usage --verify` recomputes a bill from).
+ * The gateway stores and relays receipts; it cannot forge them, but it can withhold them, which a
+ * verifier sees as gaps in a worker's chain (docs/receipts.md).
+ */
+import { TfaasError } from "../shared/errors.js";
+import { nameSchema } from "../shared/function.js";
+import type { UsageRecord, UsageStore } from "../store/index.js";
+import type { BatchWriter } from "./batch-writer.js";
+import { checkNamespace } from "./functions.js";
+import { sendJson, type Route } from "./http.js";
+import { timeParam } from "./logs-route.js";
+
+const DEFAULT_LIMIT = 10_000;
+const MAX_LIMIT = 100_000;
+
+function limitOf(text: string | null): number {
+  if (text === null || text === "") return DEFAULT_LIMIT;
+  const value = Number(text);
+  if (!Number.isSafeInteger(value) || value < 1 || value > MAX_LIMIT) {
+    throw new TfaasError("invalid-request", `Cannot list receipts: limit must be 1 to ${MAX_LIMIT}, current value is ${JSON.stringify(text)}`);
+  }
+  return value;
+}
+
+function parsed(record: UsageRecord): unknown {
+  return JSON.parse(record.receipt!) as unknown;
+}
+
+export function receiptsRoutes(store: UsageStore, pending: BatchWriter<UsageRecord>): Route[] {
+  return [
+    {
+      pattern: /^\/system\/receipts\/([^/]+)$/,
+      auth: true,
+      methods: {
+        GET: async ({ res, params }) => {
+          const callId = decodeURIComponent(params[0]!);
+          await pending.flush();
+          const record = await store.get(callId);
+          if (record?.receipt === undefined) throw new TfaasError("not-found", `Cannot find a receipt for call ${JSON.stringify(callId.slice(0, 128))}`);
+          sendJson(res, 200, parsed(record));
+        },
+      },
+    },
+    {
+      pattern: /^\/system\/receipts$/,
+      auth: true,
+      methods: {
+        GET: async ({ res, url }) => {
+          const params = url.searchParams;
+          const namespace = checkNamespace(params.get("namespace") ?? undefined);
+          const name = params.get("name") ?? undefined;
+          if (name !== undefined && !nameSchema.safeParse(name).success) {
+            throw new TfaasError("invalid-request", `Cannot list receipts: name ${JSON.stringify(name)} is not a DNS-1123 label`);
+          }
+          const since = timeParam(params, "since", "list receipts");
+          const until = timeParam(params, "until", "list receipts");
+          const limit = limitOf(params.get("limit"));
+          await pending.flush();
+          const records = await store.list({
+            namespace,
+            limit,
+            ...(name !== undefined ? { name } : {}),
+            ...(since !== undefined ? { since } : {}),
+            ...(until !== undefined ? { until } : {}),
+          });
+          sendJson(res, 200, records.filter((record) => record.receipt !== undefined).map(parsed));
+        },
+      },
+    },
+  ];
+}
