@@ -1,0 +1,58 @@
+/**
+ * The QuickJS engine as a metered WebAssembly module. The release-sync build's .wasm is
+ * instrumented by the metering pass once per process and compiled once; each engine instance is
+ * that compiled module instantiated through the emscripten loader (we instantiate it ourselves,
+ * so we hold the instance and can read and set its metering globals).
+ *
+ * One engine instance serves many calls, each in its own JSRuntime (own heap, atoms, memory
+ * limit) and context. An instance is discarded whenever a call ends inside the engine's own
+ * code by a trap (hard fuel limit, engine abort): its heap is then in an unknown state.
+ */
+import { readFileSync } from "node:fs";
+import { createRequire } from "node:module";
+import * as releaseSyncModule from "@jitl/quickjs-wasmfile-release-sync";
+import { newQuickJSWASMModuleFromVariant, newVariant, type QuickJSSyncVariant, type QuickJSWASMModule } from "quickjs-emscripten-core";
+import { instrument } from "../../../metering/index.js";
+import { TfaasError } from "../../../shared/errors.js";
+
+// The package is CommonJS with a `default` export: under NodeNext its default import is the module object.
+const releaseSync = (releaseSyncModule as unknown as { default: QuickJSSyncVariant }).default;
+
+export interface EngineInstance {
+  readonly quickjs: QuickJSWASMModule;
+  readonly exports: WebAssembly.Exports;
+}
+
+let compiled: Promise<WebAssembly.Module> | undefined;
+
+/** The instrumented QuickJS module, compiled once per process. */
+export function meteredQuickJsModule(): Promise<WebAssembly.Module> {
+  compiled ??= (async () => {
+    const path = createRequire(import.meta.url).resolve("@jitl/quickjs-wasmfile-release-sync/wasm");
+    return WebAssembly.compile(instrument(readFileSync(path)).bytes);
+  })();
+  compiled.catch(() => (compiled = undefined));
+  return compiled;
+}
+
+/** A new engine instance (its own linear memory) from the compiled module. */
+export async function newEngineInstance(): Promise<EngineInstance> {
+  const module = await meteredQuickJsModule();
+  let instance: WebAssembly.Instance | undefined;
+  const quiet = () => {};
+  const variant = newVariant(releaseSync, {
+    emscriptenModule: {
+      // emscripten would print engine diagnostics to the worker's stdout; functions log through console.
+      print: quiet,
+      printErr: quiet,
+      instantiateWasm(imports: WebAssembly.Imports, onSuccess: (instance: WebAssembly.Instance, module: WebAssembly.Module) => void) {
+        instance = new WebAssembly.Instance(module, imports);
+        onSuccess(instance, module);
+        return {};
+      },
+    } as never,
+  });
+  const quickjs = await newQuickJSWASMModuleFromVariant(variant);
+  if (instance === undefined) throw new TfaasError("internal", "Cannot start QuickJS: the loader did not use the metered module");
+  return { quickjs, exports: instance.exports };
+}
