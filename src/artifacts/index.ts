@@ -4,6 +4,7 @@
  */
 import { createHash } from "node:crypto";
 import type { ArtifactKind } from "../store/index.js";
+import { checkJavaScriptModule } from "../sandbox/js/index.js";
 import { createWasmRuntime } from "../sandbox/wasm/index.js";
 import { asTfaasError, TfaasError } from "../shared/errors.js";
 
@@ -21,6 +22,8 @@ export function digestOf(bytes: Uint8Array): string {
 
 const kindsByMediaType: Record<string, ArtifactKind> = {
   "application/wasm": "wasm",
+  "application/javascript": "javascript",
+  "text/javascript": "javascript",
 };
 
 /** The artifact kind a Content-Type names; fails with `unsupported-media-type` listing what is accepted. */
@@ -52,5 +55,6 @@ export async function validateArtifact(bytes: Uint8Array, kind: ArtifactKind): P
     }
     return;
   }
+  if (kind === "javascript") return checkJavaScriptModule(bytes);
   throw new TfaasError("invalid-artifact", `Cannot accept artifact: kind ${kind} is not supported yet`);
 }

@@ -4,6 +4,7 @@
  */
 import { isDigest } from "../artifacts/index.js";
 import type { ResponseAbi } from "../sandbox/index.js";
+import { ENGINE_ANNOTATION, parseJsEngine, type JsEngine } from "../sandbox/js/index.js";
 import { Annotations, DEFAULT_NAMESPACE, WatchdogEnv } from "../shared/constants.js";
 import { TfaasError } from "../shared/errors.js";
 import type { FunctionDeployment, FunctionRecord, FunctionStatus } from "../shared/function.js";
@@ -23,6 +24,8 @@ export interface FunctionSettings {
   scaleMin: number | undefined;
   scaleMax: number | undefined;
   fuelLimit: bigint;
+  /** The engine for JavaScript code (annotation com.tfaas.engine); unused by wasm functions. */
+  jsEngine: JsEngine;
 }
 
 export interface LiveFunction {
@@ -91,6 +94,7 @@ export function settingsOf(deployment: FunctionDeployment, defaults: { execTimeo
     }
     fuelLimit = BigInt(fuel);
   }
+  const jsEngine = parseJsEngine(deployment.annotations?.[ENGINE_ANNOTATION], service);
   return {
     execTimeoutMs,
     maxInflight: maxInflight === 0 ? undefined : maxInflight,
@@ -100,6 +104,7 @@ export function settingsOf(deployment: FunctionDeployment, defaults: { execTimeo
     scaleMin,
     scaleMax,
     fuelLimit,
+    jsEngine,
   };
 }
 
@@ -244,6 +249,7 @@ export class FunctionRegistry {
     const names = (deployment.secrets ?? []).filter((name) => available.has(name));
     const secrets = await store.secrets.values(names, namespace);
     const options = { abi: fn.settings.abi, ...(fn.settings.memoryLimitBytes ? { memoryLimitBytes: fn.settings.memoryLimitBytes } : {}) };
+    const kind = (await store.artifacts.stat(deployment.image))?.kind ?? "wasm";
     return {
       key: `${fn.id}@${revision}.${this.secretsEpoch}`,
       name: deployment.service,
@@ -254,6 +260,9 @@ export class FunctionRegistry {
       secrets: [...secrets],
       maxOutputBytes,
       fuelLimit: fn.settings.fuelLimit,
+      kind,
+      ...(kind === "javascript" ? { engine: fn.settings.jsEngine } : {}),
+      execTimeoutMs: fn.settings.execTimeoutMs,
     };
   }
 }

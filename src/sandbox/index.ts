@@ -1,5 +1,5 @@
 /**
- * The Runtime interface: every sandbox kind (wasm now; js engines and python later) turns
+ * The Runtime interface: every sandbox kind (wasm, the JavaScript engines; python later) turns
  * artifact bytes into a prepared function and runs one fresh instance per invocation.
  * Runtimes live in worker processes only.
  */
@@ -33,6 +33,11 @@ export interface InvocationContext {
   maxOutputBytes: number;
   /** Fuel budget of the call (weighted instructions); undefined = unlimited. */
   fuelLimit: bigint | undefined;
+  /**
+   * Wall-clock budget of the call in ms, for engines that can stop a call without losing their
+   * process (the JavaScript engines); undefined = none. The gateway's exec_timeout stays the backstop.
+   */
+  timeoutMs?: number;
 }
 
 /** What one call used, as the sandbox counted it. */
@@ -47,6 +52,8 @@ export interface InvocationUsage {
   /** Bytes the function read (stdin, files) and wrote (stdout, stderr). */
   ioBytesIn: number;
   ioBytesOut: number;
+  /** CPU time the engine reports for the call (engines without fuel, e.g. V8), in nanoseconds. */
+  cpuTimeNs?: number;
 }
 
 export interface InvocationResult {

@@ -4,8 +4,9 @@
  */
 import { digestOf } from "../artifacts/index.js";
 import { createWorkerIdentity, workerSettingsFromEnv } from "../attestation/index.js";
+import { createJsRuntime } from "../sandbox/js/index.js";
 import { createWasmRuntime } from "../sandbox/wasm/index.js";
-import type { PreparedFunction } from "../sandbox/index.js";
+import type { PreparedFunction, Runtime } from "../sandbox/index.js";
 import { TfaasError, asTfaasError } from "../shared/errors.js";
 import { log } from "../shared/log.js";
 import type { FromWorker, FunctionSpec, ToWorker } from "./protocol.js";
@@ -16,7 +17,19 @@ interface Loaded {
   secrets: Map<string, Uint8Array>;
 }
 
-const runtime = createWasmRuntime();
+const runtimes: Record<"wasm" | "quickjs" | "v8", Runtime> = {
+  wasm: createWasmRuntime(),
+  quickjs: createJsRuntime("quickjs"),
+  v8: createJsRuntime("v8"),
+};
+/** A JavaScript engine stops a call itself this long before the gateway would kill the worker. */
+const ENGINE_TIMEOUT_MARGIN = 0.9;
+
+function runtimeFor(spec: FunctionSpec): Runtime {
+  if ((spec.kind ?? "wasm") === "wasm") return runtimes.wasm;
+  if (spec.engine === undefined) throw new TfaasError("invalid-artifact", `Cannot load ${spec.name}: a JavaScript function needs an engine`);
+  return runtimes[spec.engine];
+}
 const functions = new Map<string, Loaded>();
 
 function send(message: FromWorker): void {
@@ -42,7 +55,7 @@ async function prepare(spec: FunctionSpec): Promise<PreparedFunction> {
   if (digestOf(spec.bytes) !== spec.digest) {
     throw new TfaasError("invalid-artifact", `Cannot load ${spec.name}: code does not match digest ${spec.digest}`);
   }
-  return runtime.prepare(spec.bytes, spec.options);
+  return runtimeFor(spec).prepare(spec.bytes, spec.options);
 }
 
 function load(spec: FunctionSpec): void {
@@ -69,6 +82,7 @@ async function invoke(message: Extract<ToWorker, { type: "invoke" }>): Promise<v
       secrets: loaded.secrets,
       maxOutputBytes: loaded.spec.maxOutputBytes,
       fuelLimit: loaded.spec.fuelLimit,
+      ...(loaded.spec.execTimeoutMs === undefined ? {} : { timeoutMs: loaded.spec.execTimeoutMs * ENGINE_TIMEOUT_MARGIN }),
     });
     const wallNanos = Number(process.hrtime.bigint() - started);
     const receipt = await ticket.issue({

@@ -72,11 +72,14 @@ export interface WorkerPoolOptions {
   env?: Record<string, string>;
 }
 
+/** isolated-vm (the v8 JavaScript engine) needs this on Node 20 and later. */
+const ISOLATE_FLAGS = ["--no-node-snapshot"];
+
 function workerEntry(): { path: string; execArgv: string[] } {
   const self = import.meta.url;
   // Under the test runner the sources run as TypeScript; the child then needs the same loader.
-  if (self.endsWith(".ts")) return { path: fileURLToPath(new URL("./main.ts", self)), execArgv: ["--import", "tsx"] };
-  return { path: fileURLToPath(new URL("./main.js", self)), execArgv: [] };
+  if (self.endsWith(".ts")) return { path: fileURLToPath(new URL("./main.ts", self)), execArgv: [...ISOLATE_FLAGS, "--import", "tsx"] };
+  return { path: fileURLToPath(new URL("./main.js", self)), execArgv: ISOLATE_FLAGS };
 }
 
 export class WorkerPool {

@@ -6,6 +6,8 @@ import type { WireEvidence, WorkerIdentityInfo } from "../attestation/index.js";
 import type { SignedReceipt } from "../crypto/index.js";
 import type { EncodedError } from "../shared/errors.js";
 import type { InvocationRequest, InvocationUsage, PrepareOptions } from "../sandbox/index.js";
+import type { JsEngine } from "../sandbox/js/index.js";
+import type { ArtifactKind } from "../store/index.js";
 
 /** A function as a worker holds it: one revision of its code, settings and secrets. */
 export interface FunctionSpec {
@@ -20,6 +22,12 @@ export interface FunctionSpec {
   maxOutputBytes: number;
   /** Fuel budget per call; undefined = unlimited. */
   fuelLimit: bigint | undefined;
+  /** What the code is; absent means wasm (specs from before JavaScript functions). */
+  kind?: ArtifactKind;
+  /** The JavaScript engine, for kind "javascript". */
+  engine?: JsEngine;
+  /** The function's exec_timeout: engines that can stop a call themselves stop it a little before. */
+  execTimeoutMs?: number;
 }
 
 export type ToWorker =
