@@ -41,6 +41,8 @@ export interface StoredMessage {
 export interface ReadRange {
   /** Only messages the server received at or after this time. */
   startTimeMs?: number;
+  /** Only the last message of each subject (the current values of a KV bucket). */
+  lastPerSubject?: boolean;
 }
 
 /**
@@ -61,9 +63,11 @@ export async function readSubject(
     mem_storage: true,
     // A reader that dies mid-read leaves nothing behind for long.
     inactive_threshold: 30_000_000_000,
-    ...(range.startTimeMs === undefined
-      ? { deliver_policy: DeliverPolicy.All }
-      : { deliver_policy: DeliverPolicy.StartTime, opt_start_time: new Date(range.startTimeMs).toISOString() }),
+    ...(range.lastPerSubject === true
+      ? { deliver_policy: DeliverPolicy.LastPerSubject }
+      : range.startTimeMs === undefined
+        ? { deliver_policy: DeliverPolicy.All }
+        : { deliver_policy: DeliverPolicy.StartTime, opt_start_time: new Date(range.startTimeMs).toISOString() }),
   });
   const messages: StoredMessage[] = [];
   try {
