@@ -73,6 +73,8 @@ const I32_SUB = 0x6b;
 const I32_AND = 0x71;
 const I64_EQZ = 0x50;
 const I64_LE_S = 0x57;
+const I64_GE_S = 0x59;
+const I64_EXTEND_I32_S = 0xac;
 const I64_AND = 0x83;
 
 /** The multiplicative inverse of an odd number modulo 2^32 (Newton's iteration doubles the correct bits). */
@@ -270,17 +272,30 @@ export class BodyRewriter {
      * would pass (fuel + (T-1)·cost <= limit), charge T·cost up front and run the loop as it was;
      * otherwise run it metered per iteration, exactly as without hoisting.
      */
-    const emitCountedLoop = (loop: CountedLoop) => {
-      const zeros = 31 - Math.clz32(loop.step & -loop.step);
-      const modulusBits = 32 - zeros;
-      const inverse = inverseOfOdd(loop.step >>> zeros);
-      // d = (n - i0) mod 2^32; T is the smallest k >= 1 with k * step = d (mod 2^32).
+    /** Pushes the loop's bound b as an i32 (negated for the `b + i'` form). */
+    const pushBound = (loop: CountedLoop) => {
       if ("constant" in loop.bound) {
         w.byte(Op.i32Const);
         w.sInt(loop.bound.constant);
-      } else {
-        localGet(loop.bound.local);
+        return;
       }
+      if (loop.negated) {
+        w.byte(Op.i32Const);
+        w.byte(0);
+      }
+      localGet(loop.bound.local);
+      if (loop.negated) w.byte(I32_SUB);
+    };
+    /**
+     * `i' != b`: T is the smallest k >= 1 with i0 + k·s = b (mod 2^32). Leaves T in the trip
+     * local and pushes whether it exists.
+     */
+    const tripCountUntilEqual = (loop: CountedLoop) => {
+      const zeros = 31 - Math.clz32(loop.step & -loop.step);
+      const modulusBits = 32 - zeros;
+      const inverse = inverseOfOdd(loop.step >>> zeros);
+      // d = (b - i0) mod 2^32; T is the smallest k >= 1 with k * step = d (mod 2^32).
+      pushBound(loop);
       localGet(loop.counter);
       w.byte(I32_SUB);
       w.byte(Op.i64ExtendI32U);
@@ -314,6 +329,68 @@ export class BodyRewriter {
       w.byte(Op.localSet);
       w.u32(tripLocal);
       w.byte(Op.end);
+    };
+    /**
+     * A range condition counting by one towards the exit (lt/le up, gt/ge down): with i0 and b
+     * widened to i64 (signed or unsigned as the comparison), T = max(1, |b - i0| (+1 for le/ge)).
+     * Leaves T in the trip local and pushes whether it is exact: i0 ± T must not leave the
+     * 32-bit range, or the counter would wrap around before the exit.
+     */
+    const tripCountUntilRange = (loop: CountedLoop) => {
+      const signed = loop.condition.endsWith("_s");
+      const up = loop.step === 1;
+      const inclusive = loop.condition.startsWith("le") || loop.condition.startsWith("ge");
+      const widen = signed ? I64_EXTEND_I32_S : Op.i64ExtendI32U;
+      const pushStart = () => {
+        localGet(loop.counter);
+        w.byte(widen);
+      };
+      const pushEnd = () => {
+        pushBound(loop);
+        w.byte(widen);
+      };
+      if (up) {
+        pushEnd();
+        pushStart();
+      } else {
+        pushStart();
+        pushEnd();
+      }
+      w.byte(Op.i64Sub);
+      if (inclusive) {
+        i64Const(1);
+        w.byte(Op.i64Add);
+      }
+      w.byte(Op.localTee);
+      w.u32(tripLocal);
+      // T = d > 0 ? d : 1
+      i64Const(1);
+      localGet(tripLocal);
+      i64Const(0);
+      w.byte(Op.i64GtS);
+      w.byte(Op.select);
+      w.byte(Op.localSet);
+      w.u32(tripLocal);
+      pushStart();
+      localGet(tripLocal);
+      if (up) {
+        w.byte(Op.i64Add);
+        i64Const(signed ? 2 ** 31 - 1 : 2 ** 32 - 1);
+        w.byte(I64_LE_S);
+      } else {
+        w.byte(Op.i64Sub);
+        i64Const(signed ? -(2 ** 31) : 0);
+        w.byte(I64_GE_S);
+      }
+    };
+    /**
+     * A simple counted loop: when its trip count T is exact and every header check of the loop
+     * would pass (fuel + (T-1)·cost <= limit), charge T·cost up front and run the loop as it was;
+     * otherwise run it metered per iteration, exactly as without hoisting.
+     */
+    const emitCountedLoop = (loop: CountedLoop) => {
+      if (loop.condition === "ne") tripCountUntilEqual(loop);
+      else tripCountUntilRange(loop);
       // (T - 1) * cost <= limit - fuel
       localGet(tripLocal);
       i64Const(1);

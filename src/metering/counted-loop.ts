@@ -1,15 +1,20 @@
 /**
  * Recognises "simple counted loops", whose fuel can be charged once before the loop instead of
  * on every iteration: a `loop` with no parameters or results whose body is straight-line (no
- * branches, calls, nested blocks, memory.grow or bulk operations) and ends in the shape
- * compilers emit for `for (i = a; i != n; i += s)` after loop rotation:
+ * branches, calls, nested blocks, memory.grow or bulk operations) and ends in one of the shapes
+ * compilers emit for a rotated `for` loop, `...body... <continue?> br_if 0 end`, where the
+ * continue condition compares the counter's new value i' = i + s (written by the tail's
+ * `local.tee i`, or `local.set i; local.get i`; s from `i32.const s; i32.add|i32.sub`) with a
+ * bound b (`i32.const` or a `local.get` of a local the body never writes):
  *
- *     ...body...  local.get i  i32.const s  i32.add  local.tee i  (i32.const n | local.get n)  i32.ne  br_if 0  end
+ *   - `i' != b` in either operand order; `br_if` on i' itself (i' != 0); `b + i'` (i' != -b);
+ *   - `i' < b`, `i' <= b` (or `b > i'`, `b >= i'`), signed or unsigned, counting up by 1;
+ *   - `i' > b`, `i' >= b` (or `b < i'`, `b <= i'`), signed or unsigned, counting down by 1.
  *
- * where neither `i` (elsewhere) nor `n` is written in the body. Iteration k (from 1) compares
- * i0 + k·s with n (mod 2^32), so the trip count T is the smallest k ≥ 1 with k·s ≡ n − i0;
- * body.ts computes it at run time from i0 and n and falls back to per-iteration metering when it
- * does not exist (the loop never ends) or when the budget would run out inside the loop.
+ * The counter must be written nowhere else in the body. body.ts computes the trip count T at run
+ * time from i0 and b, checks that it is exact (a solution exists; no wrap-around before the
+ * exit), and falls back to per-iteration metering when it is not or when the budget would run
+ * out inside the loop.
  */
 import { ByteReader } from "./bytes.js";
 import { miscClass, Op, simdShape, singleByteClass } from "./opcodes.js";
@@ -23,11 +28,18 @@ export interface CountedLoop {
   /** Fuel of one iteration: the weights of every body instruction. */
   costPerIteration: number;
   counter: number;
-  /** The increment s as an unsigned 32-bit value (never 0). */
+  /** The increment s as an unsigned 32-bit value (never 0; 1 or 2^32-1 for range conditions). */
   step: number;
-  /** The bound: a constant (i32 bits) or a local index. */
+  /** The bound: a constant (i32 bits, already negated where `negated`) or a local index. */
   bound: { constant: number } | { local: number };
+  /** The loop compares with -bound (the `b + i'` form); only for local bounds. */
+  negated: boolean;
+  /** The loop runs on while `condition(i', b)`, with the counter's new value first. */
+  condition: LoopCondition;
 }
+
+/** Continue conditions, normalised so the counter's new value is the left operand. */
+export type LoopCondition = "ne" | "lt_s" | "lt_u" | "le_s" | "le_u" | "gt_s" | "gt_u" | "ge_s" | "ge_u";
 
 /** Above this per-iteration cost the loop is metered per iteration (keeps T × cost far from 2^63). */
 const MAX_HOISTED_COST = 2 ** 20;
@@ -161,22 +173,100 @@ function scan(
     cost += costs[name];
     if (cost > MAX_HOISTED_COST) return undefined;
     recent.push({ op, immediate });
-    if (recent.length > 6) recent.shift();
+    if (recent.length > TAIL_WINDOW) recent.shift();
   }
 }
 
+/** The longest tail matched: bound, a five-instruction update, comparison. */
+const TAIL_WINDOW = 7;
+
+interface Update {
+  counter: number;
+  step: number;
+  /** Index in `recent` of the update's first instruction. */
+  start: number;
+}
+
+/** The counter update ending just before `recent[end]`: `local.get i; i32.const s; i32.add|sub; (local.tee i | local.set i; local.get i)`. */
+function updateEndingAt(recent: Decoded[], end: number): Update | undefined {
+  const last = recent[end - 1];
+  if (last === undefined) return undefined;
+  let arithmetic = end - 2;
+  if (last.op !== Op.localTee) {
+    const set = recent[end - 2];
+    if (last.op !== Op.localGet || set === undefined || set.op !== Op.localSet || set.immediate !== last.immediate) return undefined;
+    arithmetic = end - 3;
+  }
+  const [get, step, add] = [recent[arithmetic - 2], recent[arithmetic - 1], recent[arithmetic]];
+  if (get === undefined || step === undefined || add === undefined) return undefined;
+  if (get.op !== Op.localGet || get.immediate !== last.immediate || step.op !== Op.i32Const || (add.op !== I32_ADD && add.op !== I32_SUB)) return undefined;
+  const increment = (add.op === I32_ADD ? step.immediate : -step.immediate) >>> 0;
+  return increment === 0 ? undefined : { counter: get.immediate, step: increment, start: arithmetic - 2 };
+}
+
+/** A loop-invariant bound operand: a constant, or a local the body never writes. */
+function boundOf(entry: Decoded | undefined, counter: number, writes: Map<number, number>): CountedLoop["bound"] | undefined {
+  if (entry?.op === Op.i32Const) return { constant: entry.immediate };
+  if (entry?.op === Op.localGet && entry.immediate !== counter && !writes.has(entry.immediate)) return { local: entry.immediate };
+  return undefined;
+}
+
+const comparisons = new Map<number, LoopCondition>([
+  [0x47, "ne"],
+  [0x48, "lt_s"],
+  [0x49, "lt_u"],
+  [0x4a, "gt_s"],
+  [0x4b, "gt_u"],
+  [0x4c, "le_s"],
+  [0x4d, "le_u"],
+  [0x4e, "ge_s"],
+  [0x4f, "ge_u"],
+]);
+/** The same comparison with its operands swapped. */
+const swapped: Record<LoopCondition, LoopCondition> = {
+  ne: "ne",
+  lt_s: "gt_s",
+  lt_u: "gt_u",
+  gt_s: "lt_s",
+  gt_u: "lt_u",
+  le_s: "ge_s",
+  le_u: "ge_u",
+  ge_s: "le_s",
+  ge_u: "le_u",
+};
+
 function matchTail(recent: Decoded[], writes: Map<number, number>, bodyStart: number, end: number, cost: number): CountedLoop | undefined {
-  const [get, step, add, tee, bound, compare] = recent;
-  if (get === undefined || step === undefined || add === undefined || tee === undefined || bound === undefined || compare === undefined) return undefined;
-  if (get.op !== Op.localGet || step.op !== Op.i32Const || add.op !== I32_ADD || tee.op !== Op.localTee || compare.op !== I32_NE) return undefined;
-  const counter = get.immediate;
-  // The counter is written only by the tail's local.tee; the bound not at all.
-  if (tee.immediate !== counter || step.immediate === 0 || writes.get(counter) !== 1) return undefined;
-  let boundValue: CountedLoop["bound"];
-  if (bound.op === Op.i32Const) boundValue = { constant: bound.immediate };
-  else if (bound.op === Op.localGet && bound.immediate !== counter && !writes.has(bound.immediate)) boundValue = { local: bound.immediate };
-  else return undefined;
-  return { bodyStart, end, costPerIteration: cost, counter, step: step.immediate >>> 0, bound: boundValue };
+  const loop = (update: Update, bound: CountedLoop["bound"] | undefined, condition: LoopCondition, negated: boolean): CountedLoop | undefined => {
+    // The counter is written only by the tail's update; the bound not at all.
+    if (bound === undefined || writes.get(update.counter) !== 1) return undefined;
+    if (condition !== "ne") {
+      // Ranges only when counting by one towards the exit: then T = |b - i0| (+1), checked for wrap-around.
+      const up = condition.startsWith("lt") || condition.startsWith("le");
+      if (update.step !== (up ? 1 : 0xffff_ffff)) return undefined;
+    }
+    if (negated && "constant" in bound) return { bodyStart, end, costPerIteration: cost, counter: update.counter, step: update.step, bound: { constant: -bound.constant | 0 }, negated: false, condition };
+    return { bodyStart, end, costPerIteration: cost, counter: update.counter, step: update.step, bound, negated, condition };
+  };
+  const count = recent.length;
+  const last = recent[count - 1];
+  if (last === undefined) return undefined;
+  // br_if on the new value itself: i' != 0.
+  const direct = updateEndingAt(recent, count);
+  if (direct !== undefined) return loop(direct, { constant: 0 }, "ne", false);
+  const comparison = comparisons.get(last.op);
+  if (comparison === undefined && last.op !== I32_ADD) return undefined;
+  const condition = comparison ?? "ne";
+  const negated = comparison === undefined;
+  // Update first, then the bound: compare(i', b).
+  const first = updateEndingAt(recent, count - 2);
+  if (first !== undefined) {
+    const matched = loop(first, boundOf(recent[count - 2], first.counter, writes), condition, negated);
+    if (matched !== undefined) return matched;
+  }
+  // The bound first, then the update: compare(b, i').
+  const second = updateEndingAt(recent, count - 1);
+  if (second !== undefined) return loop(second, boundOf(recent[second.start - 1], second.counter, writes), swapped[condition], negated);
+  return undefined;
 }
 
 /** Skips alignment and offset; false for an alignment carrying a memory index (multi-memory). */
@@ -187,4 +277,4 @@ function skipMemarg(reader: ByteReader): boolean {
 }
 
 const I32_ADD = 0x6a;
-const I32_NE = 0x47;
+const I32_SUB = 0x6b;
