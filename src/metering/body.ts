@@ -19,7 +19,10 @@ import type { OpClass } from "./weights.js";
 export interface BodyFlags {
   /** Keep the running fuel in a local (else every region updates the global). */
   localCounter: boolean;
-  /** With localCounter: also keep the limit in a local (loaded at entry and after calls). */
+  /**
+   * With localCounter: also keep the limit in a local (loaded at entry and after calls) in
+   * functions with loops, whose headers compare with it; the others read the global once.
+   */
   localLimit: boolean;
   /** Let a region run on across `block` and across the `end` of blocks nobody branches to. */
   mergeBlocks: boolean;
@@ -90,6 +93,8 @@ export class BodyRewriter {
   private readonly code: ByteWriter;
   private readonly body: ByteWriter;
   private insertAt: number[] = [];
+  /** Where the limit is copied into its local (entry, after calls): kept only in functions with loops. */
+  private limitPatchAt: number[] = [];
   private regionCost: number[] = [];
   private kinds: number[] = [];
   private targeted: boolean[] = [];
@@ -116,6 +121,7 @@ export class BodyRewriter {
     const w = this.code;
     w.reset();
     this.insertAt.length = 0;
+    this.limitPatchAt.length = 0;
     this.regionCost.length = 0;
     const kinds = this.kinds;
     const targeted = this.targeted;
@@ -141,6 +147,10 @@ export class BodyRewriter {
     const tripLocal = locals + (localLimit ? 2 : 1);
     const lengthLocal = locals + i64Locals;
     let usesLength = false;
+    /** Whether a loop header or counted loop reads the limit local (else its copies are left out). */
+    let usesLimitLocal = false;
+    /** A call ends the function: the global already holds the fuel, so no reload and no final flush. */
+    let tailCall = false;
 
     let copyFrom = reader.pos;
     const sync = (upTo: number) => {
@@ -180,19 +190,15 @@ export class BodyRewriter {
       globalGet(globals.fuel);
       w.byte(Op.localSet);
       w.u32(fuelLocal);
-      if (localLimit) {
-        globalGet(globals.limit);
-        w.byte(Op.localSet);
-        w.u32(limitLocal);
-      }
+      if (localLimit) this.limitPatchAt.push(w.length);
     };
     /** Traps when the fuel on the stack exceeds the limit, marking the trap as exhaustion. */
     const trapIfOverLimit = (loadLimit = false) => {
       if (localLimit && loadLimit) {
         globalGet(globals.limit);
-        w.byte(Op.localTee);
-        w.u32(limitLocal);
+        this.limitPatchAt.push(w.length);
       } else if (localLimit) {
+        usesLimitLocal = true;
         localGet(limitLocal);
       } else {
         globalGet(globals.limit);
@@ -397,8 +403,12 @@ export class BodyRewriter {
       w.byte(Op.i64Sub);
       i64Const(loop.costPerIteration);
       w.byte(Op.i64Mul);
-      if (localLimit) localGet(limitLocal);
-      else globalGet(globals.limit);
+      if (localLimit) {
+        usesLimitLocal = true;
+        localGet(limitLocal);
+      } else {
+        globalGet(globals.limit);
+      }
       localGet(fuelLocal);
       w.byte(Op.i64Sub);
       w.byte(I64_LE_S);
@@ -504,10 +514,10 @@ export class BodyRewriter {
           const wasTargeted = targeted.pop();
           if (kind === FRAME_FUNCTION) {
             sync(offset);
-            flush();
+            if (!tailCall) flush();
             sync(reader.pos);
             if (reader.pos !== end) throw malformed(reader.pos, `function body has ${end - reader.pos} bytes after its final end`);
-            this.compose(bytes, groups, groupsStart, groupsEnd, i64Locals, fuelLocal, usesLength, out);
+            this.compose(bytes, groups, groupsStart, groupsEnd, i64Locals, fuelLocal, limitLocal, usesLimitLocal, usesLength, out);
             return;
           }
           if (kind === FRAME_IF || wasTargeted === true || !flags.mergeBlocks) {
@@ -572,7 +582,9 @@ export class BodyRewriter {
           sync(offset);
           flush();
           sync(reader.pos);
-          reload();
+          // Followed by the function's end (which costs nothing): the callee left the right total in the global.
+          tailCall = flags.localCounter && bytes[reader.pos] === Op.end && kinds.length === 1;
+          if (!tailCall) reload();
           newRegion();
           break;
         }
@@ -733,6 +745,8 @@ export class BodyRewriter {
     groupsEnd: number,
     i64Locals: number,
     fuelLocal: number,
+    limitLocal: number,
+    usesLimitLocal: boolean,
     usesLength: boolean,
     out: ByteWriter,
   ): void {
@@ -751,10 +765,29 @@ export class BodyRewriter {
     }
     const code = this.code.view();
     let copied = 0;
+    const limitPatches = usesLimitLocal ? this.limitPatchAt : [];
+    let patch = 0;
+    /** Copies the limit into its local at the patches up to `upTo` (at the entry the limit is already on the stack). */
+    const patchLimitUpTo = (upTo: number) => {
+      for (; patch < limitPatches.length && (limitPatches[patch] as number) <= upTo; patch++) {
+        const at = limitPatches[patch] as number;
+        body.copy(code, copied, at);
+        copied = at;
+        if (patch === 0) {
+          body.byte(Op.localTee);
+        } else {
+          body.byte(Op.globalGet);
+          body.u32(globals.limit);
+          body.byte(Op.localSet);
+        }
+        body.u32(limitLocal);
+      }
+    };
     for (let index = 0; index < this.insertAt.length; index++) {
       const cost = this.regionCost[index] as number;
       if (cost === 0) continue;
       const at = this.insertAt[index] as number;
+      patchLimitUpTo(at);
       body.copy(code, copied, at);
       copied = at;
       if (flags.localCounter) {
@@ -776,6 +809,7 @@ export class BodyRewriter {
       }
       this.stats.blocks++;
     }
+    patchLimitUpTo(code.length);
     body.copy(code, copied, code.length);
     out.u32(body.length);
     out.bytes(body.view());
