@@ -17,17 +17,20 @@ export const attestationConfigSchema = z.object({
   receipts: z.enum(RECEIPT_MODES),
   /** Overrides the device root (configfs-tsm report directory or Gramine's /dev/attestation), for tests and unusual mounts. */
   deviceRoot: z.string().min(1).optional(),
+  /** Sim only: report the workers as debuggable, to see verifiers reject it (TFAAS_TEE_SIM_DEBUG=1). */
+  simDebug: z.boolean(),
 });
 
 export type AttestationConfig = z.infer<typeof attestationConfigSchema>;
 
-export const AttestationDefaults = { tee: "sim", receipts: "batched" } as const satisfies AttestationConfig;
+export const AttestationDefaults = { tee: "sim", receipts: "batched", simDebug: false } as const satisfies AttestationConfig;
 
 /** The raw settings from the environment; the platform's config schema validates them. */
-export function attestationFromEnv(env: NodeJS.ProcessEnv): { tee: string; receipts: string; deviceRoot?: string } {
+export function attestationFromEnv(env: NodeJS.ProcessEnv): { tee: string; receipts: string; simDebug: boolean; deviceRoot?: string } {
   return {
     tee: env.TFAAS_TEE || AttestationDefaults.tee,
     receipts: env.TFAAS_RECEIPTS || AttestationDefaults.receipts,
+    simDebug: env.TFAAS_TEE_SIM_DEBUG === "1",
     ...(env.TFAAS_TEE_DEVICE_ROOT ? { deviceRoot: env.TFAAS_TEE_DEVICE_ROOT } : {}),
   };
 }
@@ -37,6 +40,7 @@ export const WorkerEnv = {
   tee: "TFAAS_WORKER_TEE",
   receipts: "TFAAS_WORKER_RECEIPTS",
   deviceRoot: "TFAAS_WORKER_TEE_DEVICE_ROOT",
+  simDebug: "TFAAS_WORKER_TEE_SIM_DEBUG",
   dataDir: "TFAAS_WORKER_DATA_DIR",
   instance: "TFAAS_WORKER_INSTANCE",
 } as const;
@@ -47,6 +51,7 @@ export function workerEnvironment(config: AttestationConfig, dataDir: string): R
     [WorkerEnv.tee]: config.tee,
     [WorkerEnv.receipts]: config.receipts,
     [WorkerEnv.dataDir]: dataDir,
+    [WorkerEnv.simDebug]: config.simDebug ? "1" : "0",
     ...(config.deviceRoot !== undefined ? { [WorkerEnv.deviceRoot]: config.deviceRoot } : {}),
   };
 }
@@ -57,6 +62,7 @@ export interface WorkerSettings {
   receipts: ReceiptsSetting;
   dataDir: string;
   deviceRoot?: string | undefined;
+  simDebug: boolean;
 }
 
 /** The worker's side of `workerEnvironment`; a worker started without it fails with `invalid-request`. */
@@ -64,6 +70,7 @@ export function workerSettingsFromEnv(env: NodeJS.ProcessEnv): WorkerSettings {
   const parsed = attestationConfigSchema.safeParse({
     tee: env[WorkerEnv.tee],
     receipts: env[WorkerEnv.receipts],
+    simDebug: env[WorkerEnv.simDebug] === "1",
     ...(env[WorkerEnv.deviceRoot] ? { deviceRoot: env[WorkerEnv.deviceRoot] } : {}),
   });
   const dataDir = env[WorkerEnv.dataDir];

@@ -41,7 +41,7 @@ function backendOptions(settings: WorkerSettings, measurement: Uint8Array): TeeB
   const root = settings.deviceRoot !== undefined ? { root: settings.deviceRoot } : {};
   switch (settings.tee) {
     case "sim":
-      return { type: "sim", dataDir: settings.dataDir, measurement };
+      return { type: "sim", dataDir: settings.dataDir, measurement, debug: settings.simDebug };
     case "sev-snp":
     case "tdx":
       return { type: settings.tee, ...root };

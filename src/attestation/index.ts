@@ -28,3 +28,7 @@ export { WorkerReceipts } from "./worker-receipts.js";
 export type { CallFacts, CallTicket } from "./worker-receipts.js";
 export { SIM_PLATFORM_KEY_NOTICE, SIM_WARNING } from "./wire.js";
 export type { AttestationAnswer, WireEvidence, WorkerAttestation, WorkerIdentityInfo } from "./wire.js";
+export { parseAttestationAnswer, policyHash, resultClaims, verifyAttestationAnswer } from "./verify-answer.js";
+export type { AnswerVerification, VerifyAnswerOptions, WorkerVerdict } from "./verify-answer.js";
+export { AttestationCache } from "./result-cache.js";
+export type { CachedResult } from "./result-cache.js";

@@ -1,5 +1,6 @@
 /** The `tfaas` command line: every command registered on one commander program, run in-process. */
 import { Command, CommanderError } from "commander";
+import { registerAttest } from "./commands/attest.js";
 import { registerCall } from "./commands/call.js";
 import { registerFunctions } from "./commands/functions.js";
 import { registerInvoke } from "./commands/invoke.js";
@@ -7,6 +8,7 @@ import { registerLogin } from "./commands/login.js";
 import { registerLogs } from "./commands/logs.js";
 import { registerMeter } from "./commands/meter.js";
 import { registerProject } from "./commands/project.js";
+import { registerReceipt } from "./commands/receipt.js";
 import { registerSecrets } from "./commands/secrets.js";
 import { registerUp } from "./commands/up.js";
 import { registerUsage } from "./commands/usage.js";
@@ -37,6 +39,8 @@ export function createProgram(io: CliIo): Command {
   registerSecrets(program, io);
   registerMeter(program, io);
   registerUsage(program, io);
+  registerAttest(program, io);
+  registerReceipt(program, io);
   registerVersion(program, io);
   return program;
 }
