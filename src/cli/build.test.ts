@@ -38,7 +38,7 @@ async function expectWasiCommand(wasmPath: string, bytes: number): Promise<void>
 }
 
 /** Builds, or skips the test with the build's own explanation when the C toolchain is absent. */
-async function buildOrSkip(context: TestContext, request: BuildRequest): Promise<{ wasmPath: string; bytes: number }> {
+async function buildOrSkip(context: TestContext, request: BuildRequest): Promise<{ outputPath: string; bytes: number }> {
   try {
     return await buildFunction(request);
   } catch (error) {
@@ -80,8 +80,8 @@ describe("building the templates", () => {
     const progress: string[] = [];
     const result = await buildOrSkip(context, { name: "hello", lang, handler: "./hello", stackDir, onProgress: (line) => progress.push(line) });
 
-    expect(result.wasmPath).toBe(wasmOutputPath(stackDir, "hello"));
-    await expectWasiCommand(result.wasmPath, result.bytes);
+    expect(result.outputPath).toBe(wasmOutputPath(stackDir, "hello"));
+    await expectWasiCommand(result.outputPath, result.bytes);
     expect(progress[0]).toBe(`Building hello (${lang})…`);
     expect(progress.at(-1)).toMatch(new RegExp(`^Built hello: ${result.bytes} bytes in \\d+\\.\\ds$`));
   });
@@ -89,7 +89,7 @@ describe("building the templates", () => {
   test("a handler may name a single source file instead of a folder", { timeout: BUILD_TIMEOUT }, async () => {
     await copyInto(path.join(repoRoot, "templates", "assemblyscript"), "src");
     const result = await buildFunction({ name: "single", lang: "assemblyscript", handler: "src/index.ts", stackDir });
-    await expectWasiCommand(result.wasmPath, result.bytes);
+    await expectWasiCommand(result.outputPath, result.bytes);
   });
 
   test("concurrent AssemblyScript builds in one process both succeed", { timeout: BUILD_TIMEOUT }, async () => {
@@ -98,7 +98,7 @@ describe("building the templates", () => {
     const results = await Promise.all(
       ["first", "second"].map((name) => buildFunction({ name, lang: "assemblyscript", handler: `./${name}`, stackDir })),
     );
-    for (const result of results) await expectWasiCommand(result.wasmPath, result.bytes);
+    for (const result of results) await expectWasiCommand(result.outputPath, result.bytes);
   });
 });
 
@@ -106,9 +106,11 @@ describe("build failures", () => {
   const brokenSources: Record<FunctionLang, { file: string; text: string }> = {
     assemblyscript: { file: "index.ts", text: "export function oops(: i32 {\n" },
     c: { file: "handler.c", text: "int main(void) { return missing_variable; }\n" },
+    js: { file: "index.js", text: "export default { fetch( { }\n" },
+    ts: { file: "index.ts", text: "export default { fetch(request: Request: { }\n" },
   };
 
-  test.for<FunctionLang>(["assemblyscript", "c"])("a %s syntax error is a clear build error naming the file", { timeout: BUILD_TIMEOUT }, async (lang, context) => {
+  test.for<FunctionLang>(["assemblyscript", "c", "js", "ts"])("a %s syntax error is a clear build error naming the file", { timeout: BUILD_TIMEOUT }, async (lang, context) => {
     const { file, text } = brokenSources[lang];
     await copyInto(path.join(repoRoot, "templates", lang), "broken");
     await writeFile(path.join(stackDir, "broken", file), text);
@@ -128,7 +130,7 @@ describe("build failures", () => {
   test("a failed rebuild leaves no stale module behind", { timeout: BUILD_TIMEOUT }, async () => {
     await copyInto(path.join(repoRoot, "templates", "assemblyscript"), "echo");
     const request = { name: "echo", lang: "assemblyscript", handler: "./echo", stackDir } as const;
-    const { wasmPath } = await buildFunction(request);
+    const { outputPath: wasmPath } = await buildFunction(request);
     await writeFile(path.join(stackDir, "echo", "index.ts"), "let = ;\n");
     await expect(buildFunction(request)).rejects.toMatchObject({ code: "build-failed" });
     expect(existsSync(wasmPath)).toBe(false);
@@ -155,12 +157,13 @@ describe("the examples", () => {
   const examplesDir = path.join(repoRoot, "examples");
   const stack = parse(readFileSync(path.join(examplesDir, "stack.yml"), "utf8")) as { functions: Record<string, { lang: string; handler: string }> };
 
-  test.for(Object.entries(stack.functions))("%s builds to a WASI command module", { timeout: BUILD_TIMEOUT }, async ([name, spec], context) => {
+  const wasmExamples = Object.entries(stack.functions).filter(([, spec]) => spec.lang !== "js" && spec.lang !== "ts");
+  test.for(wasmExamples)("%s builds to a WASI command module", { timeout: BUILD_TIMEOUT }, async ([name, spec], context) => {
     expect(isFunctionLang(spec.lang)).toBe(true);
     // Built in a copy, so the test never writes into the repository.
     await cp(examplesDir, stackDir, { recursive: true });
     const result = await buildOrSkip(context, { name, lang: spec.lang as FunctionLang, handler: spec.handler, stackDir });
-    await expectWasiCommand(result.wasmPath, result.bytes);
+    await expectWasiCommand(result.outputPath, result.bytes);
   });
 
   test("the wagi example is annotated for the wagi response mode", () => {

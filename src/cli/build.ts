@@ -4,7 +4,8 @@
  *
  * Toolchains: AssemblyScript comes with tfaas itself (its compiler and the WASI shim are
  * tfaas dependencies, resolved from tfaas's own node_modules), so users need nothing else;
- * C uses the system's clang with wasi-libc.
+ * C uses the system's clang with wasi-libc. JavaScript and TypeScript (`js`, `ts`) are bundled by
+ * esbuild (a tfaas dependency) into one self-contained ES module at `build/<name>/<name>.js`.
  */
 import { execFile } from "node:child_process";
 import { existsSync } from "node:fs";
@@ -16,9 +17,9 @@ import type { APIOptions } from "assemblyscript/asc";
 import { TfaasError } from "../shared/errors.js";
 import { nameSchema } from "../shared/function.js";
 
-export type FunctionLang = "assemblyscript" | "c";
+export type FunctionLang = "assemblyscript" | "c" | "js" | "ts";
 
-const FUNCTION_LANGS: readonly string[] = ["assemblyscript", "c"] satisfies FunctionLang[];
+const FUNCTION_LANGS: readonly string[] = ["assemblyscript", "c", "js", "ts"] satisfies FunctionLang[];
 
 export interface BuildRequest {
   name: string;
@@ -37,7 +38,20 @@ export function wasmOutputPath(stackDir: string, name: string): string {
   return path.join(stackDir, "build", name, `${name}.wasm`);
 }
 
-export async function buildFunction(request: BuildRequest): Promise<{ wasmPath: string; bytes: number }> {
+function isJavaScriptLang(lang: FunctionLang): lang is "js" | "ts" {
+  return lang === "js" || lang === "ts";
+}
+
+/** Where a build of `lang` lands, and the media type it is uploaded with. */
+export function buildOutput(stackDir: string, name: string, lang: FunctionLang): { path: string; contentType: "application/wasm" | "application/javascript" } {
+  return isJavaScriptLang(lang)
+    ? { path: path.join(stackDir, "build", name, `${name}.js`), contentType: "application/javascript" }
+    : { path: wasmOutputPath(stackDir, name), contentType: "application/wasm" };
+}
+
+export async function buildFunction(
+  request: BuildRequest,
+): Promise<{ outputPath: string; bytes: number; contentType: "application/wasm" | "application/javascript" }> {
   const { name, lang, stackDir } = request;
   // The name becomes a path segment, so it must be a plain label before it touches the disk.
   if (!nameSchema.safeParse(name).success) {
@@ -48,37 +62,39 @@ export async function buildFunction(request: BuildRequest): Promise<{ wasmPath: 
   }
   const progress = request.onProgress ?? (() => {});
   const handlerPath = path.resolve(stackDir, request.handler);
-  const wasmPath = wasmOutputPath(stackDir, name);
+  const output = buildOutput(stackDir, name, lang);
+  const outputPath = output.path;
 
   progress(`Building ${name} (${lang})…`);
   const started = performance.now();
-  await mkdir(path.dirname(wasmPath), { recursive: true });
+  await mkdir(path.dirname(outputPath), { recursive: true });
   // A failed build must not leave an older module behind that could be deployed by mistake.
-  await rm(wasmPath, { force: true });
+  await rm(outputPath, { force: true });
 
-  const context: BuildContext = { name, stackDir, handlerPath, wasmPath, progress };
+  const context: BuildContext = { name, stackDir, handlerPath, outputPath, progress };
   if (lang === "assemblyscript") await buildAssemblyScript(context);
+  else if (isJavaScriptLang(lang)) await buildJavaScript(context, lang);
   else await buildC(context);
 
   const bytes = await outputSize(context);
   const seconds = ((performance.now() - started) / 1000).toFixed(1);
   progress(`Built ${name}: ${bytes} bytes in ${seconds}s`);
-  return { wasmPath, bytes };
+  return { outputPath, bytes, contentType: output.contentType };
 }
 
 interface BuildContext {
   name: string;
   stackDir: string;
   handlerPath: string;
-  wasmPath: string;
+  outputPath: string;
   progress: (line: string) => void;
 }
 
 async function outputSize(context: BuildContext): Promise<number> {
   try {
-    return (await stat(context.wasmPath)).size;
+    return (await stat(context.outputPath)).size;
   } catch (error) {
-    throw new TfaasError("build-failed", `Cannot build ${context.name}: the compiler reported success but wrote no module at ${context.wasmPath}`, { cause: error });
+    throw new TfaasError("build-failed", `Cannot build ${context.name}: the compiler reported success but wrote no module at ${context.outputPath}`, { cause: error });
   }
 }
 
@@ -98,6 +114,36 @@ async function sourceFiles(context: BuildContext, pick: (fileNames: string[]) =>
 
 function forwardLines(text: string, progress: (line: string) => void): void {
   for (const line of text.split("\n")) if (line.trim() !== "") progress(line);
+}
+
+// --- JavaScript and TypeScript ----------------------------------------------------------------
+
+/**
+ * Bundles the handler's index.js / index.ts (and whatever it imports from the folder or from
+ * node_modules) into one ES module: functions may import nothing at run time. TypeScript is only
+ * stripped of its types, as esbuild does; run tsc yourself for type errors.
+ */
+async function buildJavaScript(context: BuildContext, lang: "js" | "ts"): Promise<void> {
+  const entryName = lang === "ts" ? "index.ts" : "index.js";
+  const [entry] = await sourceFiles(context, (names) => names.filter((fileName) => fileName === entryName || fileName === "index.mjs"), entryName);
+  const esbuild = await import("esbuild");
+  try {
+    const result = await esbuild.build({
+      entryPoints: [entry],
+      outfile: context.outputPath,
+      bundle: true,
+      format: "esm",
+      platform: "neutral",
+      target: "es2022",
+      logLevel: "silent",
+      absWorkingDir: context.stackDir,
+    });
+    for (const warning of result.warnings) context.progress(`warning: ${warning.text}`);
+  } catch (error) {
+    const errors = (error as { errors?: Array<{ text: string; location: { file: string; line: number; column: number } | null }> }).errors ?? [];
+    const lines = errors.map((e) => (e.location ? `${e.location.file}:${e.location.line}:${e.location.column + 1}: ${e.text}` : e.text));
+    throw new TfaasError("build-failed", `Cannot build ${context.name}: esbuild reported errors\n${lines.join("\n")}`, { cause: error });
+  }
 }
 
 // --- AssemblyScript -------------------------------------------------------------------------
@@ -130,7 +176,7 @@ async function compileAssemblyScript(context: BuildContext): Promise<void> {
       "--baseDir", context.stackDir,
       // The shim's config swaps the Web-flavoured globals for WASI imports and exports `_start`.
       "--config", shimConfig,
-      "--outFile", context.wasmPath,
+      "--outFile", context.outputPath,
       "--optimizeLevel", "3",
       // One instance serves one request and is then dropped, so a bump allocator without a
       // collector is both the smallest and the fastest runtime.
@@ -195,7 +241,7 @@ async function buildC(context: BuildContext): Promise<void> {
     "-Wall",
     // DWARF is large and unused by the platform; the name section stays so traps show function names.
     "-Wl,--strip-debug",
-    "-o", context.wasmPath,
+    "-o", context.outputPath,
     ...sources.map((source) => path.relative(context.stackDir, source)),
   ];
   const warnings = await run("clang", args, context.stackDir).catch((error: unknown) => {

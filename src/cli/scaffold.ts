@@ -28,7 +28,7 @@ export async function scaffoldFunction(options: { name: string; lang: FunctionLa
     throw new TfaasError("invalid-name", `Cannot create function: name must be a DNS-1123 label, current value is ${JSON.stringify(name)}`);
   }
   if (!isFunctionLang(lang)) {
-    throw new TfaasError("invalid-request", `Cannot create ${name}: lang must be assemblyscript or c, current value is ${JSON.stringify(lang)}`);
+    throw new TfaasError("invalid-request", `Cannot create ${name}: lang must be assemblyscript, c, js or ts, current value is ${JSON.stringify(lang)}`);
   }
   const functionDir = path.join(dir, name);
   if (await exists(functionDir)) {

@@ -69,6 +69,14 @@ export function runtimeContract(name: string, subject: () => Promise<ContractSub
       expect(result.usage.ioBytesIn).toBeGreaterThanOrEqual(body.length);
     });
 
+    it("receives exactly the body bytes even when they are a window on a larger buffer", async () => {
+      // A Node Buffer, whose slice() is a view: the pool's other bytes must not leak into the sandbox.
+      const pool = new Uint8Array(8192).fill(0x41);
+      const body = Buffer.from(pool.buffer, 100, 7).fill(0x62);
+      const result = await call("/echo", { body });
+      expect(decode(result.body)).toBe("bbbbbbb");
+    });
+
     it("returns the status codes and redirects the function chooses", async () => {
       for (const status of [201, 404, 503]) {
         const result = await call("/status", { query: String(status) });

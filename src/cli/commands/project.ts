@@ -20,7 +20,7 @@ import { scaffoldFunction } from "../scaffold.js";
 import { loadStack } from "../stack.js";
 import type { Stack, StackFunction } from "../stack.js";
 
-const LANGS = ["assemblyscript", "c"] as const satisfies readonly FunctionLang[];
+const LANGS = ["assemblyscript", "c", "js", "ts"] as const satisfies readonly FunctionLang[];
 const DEFAULT_STACK_FILE = "stack.yml";
 
 interface NewFlags extends GatewayFlags {
@@ -64,7 +64,7 @@ export function registerProject(program: Command, io: CliIo): void {
     if (buildable.length === 0) throw new TfaasError("invalid-request", `Cannot build: no selected function in ${stack.path} has lang and handler`);
     for (const fn of buildable) {
       const built = await build(fn, stack, io);
-      io.stdout.write(`Built ${fn.name}: ${built.wasmPath} (${built.bytes} bytes)\n`);
+      io.stdout.write(`Built ${fn.name}: ${built.outputPath} (${built.bytes} bytes)\n`);
     }
   });
 
@@ -111,7 +111,7 @@ function stackOptions(command: Command): Command {
     .option("--filter <name>", "only the functions with this name; '*' matches any characters");
 }
 
-async function build(fn: StackFunction, stack: Stack, io: CliIo): Promise<{ wasmPath: string; bytes: number }> {
+async function build(fn: StackFunction, stack: Stack, io: CliIo): ReturnType<typeof buildFunction> {
   const lang = fn.lang ?? "";
   if (!isFunctionLang(lang)) {
     throw new TfaasError("invalid-request", `Cannot build ${fn.name}: functions.${fn.name}.lang is ${JSON.stringify(lang)}; expected one of ${LANGS.join(", ")}`);
@@ -145,7 +145,7 @@ async function locateCode(fn: StackFunction, stack: Stack | undefined, io: CliIo
   }
   if (stack !== undefined && fn.lang !== undefined && fn.handler !== undefined) {
     const built = await build(fn, stack, io);
-    return { kind: "file", path: built.wasmPath, field: "the build output", contentType: "application/wasm" };
+    return { kind: "file", path: built.outputPath, field: "the build output", contentType: built.contentType };
   }
   throw new TfaasError("invalid-request", `Cannot deploy function ${fn.name}: functions.${fn.name} has no image, and no lang and handler to build one`);
 }

@@ -27,6 +27,16 @@ export function requestMeta(request: InvocationRequest, context: InvocationConte
   });
 }
 
+/**
+ * The bytes of a view as their own ArrayBuffer. Never `view.slice().buffer` or `view.buffer`: a
+ * Node Buffer is often a window on a shared pool, whose other bytes must not enter the sandbox.
+ */
+export function exactBuffer(view: Uint8Array): ArrayBuffer {
+  const copy = new ArrayBuffer(view.byteLength);
+  new Uint8Array(copy).set(view);
+  return copy;
+}
+
 /** The function's console output, bounded like a wasm function's stderr. */
 export class FunctionLog {
   #text = "";

@@ -30,6 +30,7 @@ import { asTfaasError, TfaasError } from "../../../shared/errors.js";
 import {
   DEFAULT_JS_MEMORY_BYTES,
   type DispatchOutput,
+  exactBuffer,
   failureResult,
   fuelExhausted,
   FunctionLog,
@@ -192,7 +193,7 @@ class QuickJsFunction implements PreparedFunction {
       beginCounting();
       const namespace = settle(runtime, vm, unwrap(vm.evalCode(this.source, MODULE_NAME, { type: "module" })), keep);
       const meta = keep(vm.newString(requestMeta(request, context)));
-      const body = keep(vm.newArrayBuffer(request.body.slice().buffer));
+      const body = keep(vm.newArrayBuffer(exactBuffer(request.body)));
       const promise = unwrap(vm.callFunction(dispatch, vm.undefined, namespace, meta, body));
       const settled = settle(runtime, vm, promise, keep);
       const status = vm.getNumber(keep(vm.getProp(settled, 0)));
@@ -238,16 +239,16 @@ function installHost(vm: QuickJSContext, log: FunctionLog, keep: (h: QuickJSHand
     log.line(vm.getString(text!));
     return undefined;
   });
-  fn("random", (length) => vm.newArrayBuffer(hostRandom(vm.getNumber(length!)).slice().buffer));
+  fn("random", (length) => vm.newArrayBuffer(exactBuffer(hostRandom(vm.getNumber(length!)))));
   fn("digest", (algorithm, data) => {
     const bytes = vm.getArrayBuffer(data!);
     try {
-      return vm.newArrayBuffer(hostDigest(vm.getString(algorithm!), bytes.value).slice().buffer);
+      return vm.newArrayBuffer(exactBuffer(hostDigest(vm.getString(algorithm!), bytes.value)));
     } finally {
       bytes.dispose();
     }
   });
-  fn("encode", (text) => vm.newArrayBuffer(hostEncode(vm.getString(text!)).slice().buffer));
+  fn("encode", (text) => vm.newArrayBuffer(exactBuffer(hostEncode(vm.getString(text!)))));
   fn("decode", (data, fatal) => {
     const bytes = vm.getArrayBuffer(data!);
     try {

@@ -21,6 +21,7 @@ import type {
 import { asTfaasError, TfaasError } from "../../../shared/errors.js";
 import {
   DEFAULT_JS_MEMORY_BYTES,
+  exactBuffer,
   failureResult,
   FunctionLog,
   hostDecode,
@@ -77,11 +78,11 @@ class WarmIsolate {
     const sink: CallSink = { log: undefined };
     const host = {
       log: new ivm.Callback((text: string) => sink.log?.line(String(text))),
-      random: new ivm.Callback((length: number) => new ivm.ExternalCopy(copyBuffer(hostRandom(length))).copyInto({ release: true })),
+      random: new ivm.Callback((length: number) => new ivm.ExternalCopy(exactBuffer(hostRandom(length))).copyInto({ release: true })),
       digest: new ivm.Callback((algorithm: string, data: ArrayBuffer) =>
-        new ivm.ExternalCopy(copyBuffer(hostDigest(String(algorithm), new Uint8Array(data)))).copyInto({ release: true }),
+        new ivm.ExternalCopy(exactBuffer(hostDigest(String(algorithm), new Uint8Array(data)))).copyInto({ release: true }),
       ),
-      encode: new ivm.Callback((text: string) => new ivm.ExternalCopy(copyBuffer(hostEncode(String(text)))).copyInto({ release: true })),
+      encode: new ivm.Callback((text: string) => new ivm.ExternalCopy(exactBuffer(hostEncode(String(text)))).copyInto({ release: true })),
       decode: new ivm.Callback((data: ArrayBuffer, fatal: boolean) => {
         try {
           return hostDecode(new Uint8Array(data), fatal === true);
@@ -105,10 +106,6 @@ class WarmIsolate {
   dispose(): void {
     if (!this.isolate.isDisposed) this.isolate.dispose();
   }
-}
-
-function copyBuffer(bytes: Uint8Array): ArrayBuffer {
-  return bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer;
 }
 
 /** Warm isolates by memory limit, shared by every v8 function in the worker. */
@@ -188,7 +185,7 @@ class V8Function implements PreparedFunction {
       await module.evaluate(runOptions);
       const output = (await call.dispatch.apply(
         undefined,
-        [module.namespace.derefInto(), requestMeta(request, context), new ivm.ExternalCopy(copyBuffer(request.body)).copyInto({ release: true })],
+        [module.namespace.derefInto(), requestMeta(request, context), new ivm.ExternalCopy(exactBuffer(request.body)).copyInto({ release: true })],
         { ...runOptions, result: { promise: true, copy: true } },
       )) as [number, string, ArrayBuffer];
       module.release();
