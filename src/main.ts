@@ -7,7 +7,7 @@ import { randomBytes } from "node:crypto";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { SIM_WARNING, workerEnvironment } from "./attestation/index.js";
+import { checkTeeDevice, SIM_WARNING, workerEnvironment } from "./attestation/index.js";
 import { loadConfig, type ConfigOverrides, type PlatformConfig } from "./config/index.js";
 import { createGateway, type Gateway } from "./gateway/index.js";
 import type { SystemInfo } from "./gateway/system.js";
@@ -58,6 +58,7 @@ function adminPassword(config: PlatformConfig): { password: string; file: string
 
 export async function startPlatform(config: PlatformConfig): Promise<Platform> {
   mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
+  await checkTeeDevice(config.attestation);
   const store = await openSqliteStore({ dataDir: config.dataDir, maxLogEntriesPerFunction: config.maxLogEntriesPerFunction });
   const queue = await openSqliteQueue({ dataDir: config.dataDir, maxDepth: config.async.maxDepth, synchronous: config.async.sync });
   const { password, file } = adminPassword(config);

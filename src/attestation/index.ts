@@ -32,3 +32,4 @@ export { parseAttestationAnswer, policyHash, resultClaims, verifyAttestationAnsw
 export type { AnswerVerification, VerifyAnswerOptions, WorkerVerdict } from "./verify-answer.js";
 export { AttestationCache } from "./result-cache.js";
 export type { CachedResult } from "./result-cache.js";
+export { checkTeeDevice } from "./preflight.js";
