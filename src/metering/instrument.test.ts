@@ -25,7 +25,7 @@ const modes: Array<[string, InstrumentFlags]> = [
   ["merged blocks only", { ...naiveFlags, mergeBlocks: true }],
   ["local counter only", { ...naiveFlags, localCounter: true }],
   ["local counter and limit", { ...naiveFlags, localCounter: true, localLimit: true }],
-  ["hoisting without local limit", { ...optimizedFlags, localLimit: false }],
+  ["hoisting with a local limit", { ...optimizedFlags, localLimit: true }],
 ];
 
 function instantiate(bytes: Uint8Array, imports: WebAssembly.Imports = {}): WebAssembly.Exports {
