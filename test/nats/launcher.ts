@@ -7,7 +7,7 @@
  * each node can be SIGKILLed and restarted on the same ports with the same store directory.
  */
 import { spawn, type ChildProcess } from "node:child_process";
-import { accessSync, constants, mkdtempSync, readFileSync, readdirSync, rmSync } from "node:fs";
+import { accessSync, constants, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
 import os from "node:os";
 import path from "node:path";
@@ -105,7 +105,7 @@ export async function startNatsCluster(size = 3): Promise<NatsCluster> {
     }
     await Promise.all(nodes.map((node) => node.restart()));
     const urls = nodes.map((node) => node.url).join(",");
-    await waitForJetStream(urls);
+    await waitForJetStream(urls, size);
     return { nodes, urls, stop };
   } catch (error) {
     await stop();
@@ -113,15 +113,20 @@ export async function startNatsCluster(size = 3): Promise<NatsCluster> {
   }
 }
 
-/** Waits until JetStream answers API requests (a cluster first has to elect its meta leader). */
-export async function waitForJetStream(urls: string, timeoutMs = 20_000): Promise<void> {
+/**
+ * Waits until JetStream can place a stream with `replicas` copies: a cluster first has to elect
+ * its meta leader and learn of every peer.
+ */
+export async function waitForJetStream(urls: string, replicas = 1, timeoutMs = 30_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   const nc = await connect({ servers: urls.split(","), timeout: 2_000 });
   try {
     for (;;) {
       try {
-        const jsm = await jetstreamManager(nc, { timeout: 1_000 });
-        await jsm.getAccountInfo();
+        const jsm = await jetstreamManager(nc, { timeout: 2_000 });
+        const probe = `tfaas_probe_${process.pid}`;
+        await jsm.streams.add({ name: probe, subjects: [`${probe}.>`], num_replicas: replicas });
+        await jsm.streams.delete(probe);
         return;
       } catch (error) {
         if (Date.now() > deadline) throw new Error(`JetStream at ${urls} did not become ready`, { cause: error });
@@ -172,6 +177,7 @@ class Node implements NatsNode {
       args.push("--cluster_name", cluster.name, "--cluster", `nats://127.0.0.1:${cluster.port}`);
       args.push("--routes", cluster.routes.map((port) => `nats://127.0.0.1:${port}`).join(","));
     }
+    mkdirSync(this.#root, { recursive: true });
     const child = spawn(NATS_SERVER_BINARY, args, { stdio: ["ignore", "pipe", "pipe"] });
     live.add(child);
     this.#child = child;

@@ -14,8 +14,7 @@ import { AckPolicy, DeliverPolicy, JetStreamApiError } from "@nats-io/jetstream"
 import type { KV } from "@nats-io/kv";
 import { createInbox, errors, type Msg, type NatsConnection } from "@nats-io/transport-node";
 import { TfaasError } from "../../shared/errors.js";
-import { Guard, isWrongLastSequence, liveEntry, token, untoken } from "../../store/nats/index.js";
-import { readSubject } from "../../store/nats/streams.js";
+import { Guard, isWrongLastSequence, liveEntry, readSubject, token, untoken } from "../../store/nats/index.js";
 import type {
   CallRecord,
   CallRequest,
@@ -144,6 +143,10 @@ export class NatsQueue implements Queue {
             ...(call.callbackUrl === undefined ? {} : { callbackUrl: call.callbackUrl }),
           };
           const ack = await this.#p.js.publish(fn.subject, JSON.stringify(ticket), { msgID: call.callId });
+          if (ack.duplicate) {
+            // The id's earlier ticket is still inside the stream's duplicate window (its call was swept quickly).
+            throw new TfaasError("conflict", `Cannot enqueue call ${call.callId}: a call with this id was enqueued moments ago`);
+          }
           published = true;
           // The sequence lets a cancellation remove a ticket nobody holds; a claim needs only the doc's state.
           await this.#p.calls.update(key, JSON.stringify({ ...doc, seq: ack.seq }), revision).catch((error: unknown) => {

@@ -46,7 +46,7 @@ export { natsFailure } from "./connection.js";
 export { Guard } from "./guard.js";
 export { token, untoken } from "./keys.js";
 export { isWrongLastSequence, liveEntry } from "./kv-util.js";
-export { ensureStream } from "./streams.js";
+export { ensureStream, readSubject, type ReadRange, type StoredMessage } from "./streams.js";
 
 /** Where to reach NATS: a URL (the store connects, and closes on `close`) or a shared connection (left open). */
 export type NatsTarget = { url: string; connection?: never } | { connection: NatsConnection; url?: never };
