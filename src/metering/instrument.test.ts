@@ -171,6 +171,28 @@ describe("fuel", () => {
   });
 });
 
+describe("calls that end a function", () => {
+  const tail = wat(`(module
+    (func $leaf (param i32) (result i32) (i32.div_u (i32.const 100) (local.get 0)))
+    (func $middle (param i32) (result i32) (call $leaf (i32.add (local.get 0) (i32.const -1))))
+    (func (export "f") (param i32) (result i32) (call $middle (local.get 0))))`);
+
+  it("leave the callee's total in the global without a reload or a final flush", () => {
+    // leaf: its end; middle and f: before the call only.
+    expect(instrument(tail).report.flushes).toBe(3);
+    // f: local.get + call (6); middle: local.get, i32.const, i32.add + call (8); leaf: two operands + div_u (6).
+    expect(agree(tail, "f", [5])).toBe(6n + 8n + 6n);
+    // A trap in the leaf leaves the fuel flushed before its call, in every mode.
+    for (const [, flags] of modes) {
+      const trapped = run(instrumentWithFlags(tail, weightsV1, flags).bytes, "f", [1]);
+      expect(trapped).toMatchObject({ trap: "divide by zero", exhausted: false });
+      expect(trapped.fuel).toBeGreaterThanOrEqual(14n);
+    }
+    // Exhaustion at the leaf's entry check (fuel 14 > 13) stops every mode at the same point.
+    for (const [, flags] of modes) expect(run(instrumentWithFlags(tail, weightsV1, flags).bytes, "f", [5], 13n)).toMatchObject({ exhausted: true, fuel: 14n });
+  });
+});
+
 describe("counted loops", () => {
   /** `for (i = i0; i != n; i += step)` in the rotated form compilers emit, with a store in the body. */
   const countedLoop = (step: number) => `
