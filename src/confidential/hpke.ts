@@ -52,9 +52,9 @@ function exchange(privateKey: KeyObject, publicKey: KeyObject): Buffer {
 /** Encap (RFC 9180 §4.1), with the ephemeral key injectable so tests can reproduce published vectors. */
 export function encap(recipientPublicKey: KeyObject | Uint8Array, ephemeralPrivateKey?: Uint8Array): { sharedSecret: Uint8Array; enc: Uint8Array<ArrayBuffer> } {
   const recipient = toX25519PublicKey(recipientPublicKey, "HPKE recipient public key");
-  const ephemeral = ephemeralPrivateKey === undefined ? generateX25519KeyPair().privateKey : x25519PrivateKeyFromRaw(ephemeralPrivateKey);
-  const enc = rawX25519PublicKey(ephemeral);
-  const dh = exchange(ephemeral, recipient.key);
+  const ephemeral = ephemeralPrivateKey === undefined ? generateX25519KeyPair() : { privateKey: x25519PrivateKeyFromRaw(ephemeralPrivateKey), publicKey: undefined };
+  const enc = rawX25519PublicKey(ephemeral.publicKey ?? ephemeral.privateKey);
+  const dh = exchange(ephemeral.privateKey, recipient.key);
   return { sharedSecret: kemSharedSecret(dh, enc, recipient.raw), enc };
 }
 
@@ -71,11 +71,25 @@ export interface KeySchedule {
 }
 
 let pskIdHash: Buffer | undefined;
+/** info_hash by info: Oblivious HTTP uses one info per key id, so a few entries serve every request. */
+const infoHashes = new Map<string, Buffer>();
+const INFO_HASH_CACHE_ENTRIES = 64;
+
+function cachedInfoHash(info: Uint8Array): Buffer {
+  const cacheKey = Buffer.from(info.buffer, info.byteOffset, info.byteLength).toString("latin1");
+  let hash = infoHashes.get(cacheKey);
+  if (hash === undefined) {
+    hash = labeledExtract(HPKE_SUITE_ID, EMPTY, "info_hash", info);
+    if (infoHashes.size >= INFO_HASH_CACHE_ENTRIES) infoHashes.clear();
+    if (info.length <= 256) infoHashes.set(cacheKey, hash);
+  }
+  return hash;
+}
 
 /** KeyScheduleS/R for base mode (RFC 9180 §5.1): no PSK, no sender key. */
 export function keySchedule(sharedSecret: Uint8Array, info: Uint8Array): KeySchedule {
   pskIdHash ??= labeledExtract(HPKE_SUITE_ID, EMPTY, "psk_id_hash", EMPTY);
-  const infoHash = labeledExtract(HPKE_SUITE_ID, EMPTY, "info_hash", info);
+  const infoHash = cachedInfoHash(info);
   const context = concatBytes(Uint8Array.of(MODE_BASE), pskIdHash, infoHash);
   const secret = labeledExtract(HPKE_SUITE_ID, sharedSecret, "secret", EMPTY);
   return {

@@ -51,9 +51,22 @@ export function rawX25519PublicKey(key: KeyObject): Uint8Array<ArrayBuffer> {
   return new Uint8Array(raw);
 }
 
+/** Imported public keys by content: a client encrypting many requests to one key imports it once. */
+const imported = new Map<string, KeyObject>();
+const IMPORTED_KEYS_CACHED = 64;
+
 /** A public key given as a KeyObject or raw bytes, checked and as both forms. */
 export function toX25519PublicKey(key: KeyObject | Uint8Array, what: string): { key: KeyObject; raw: Uint8Array } {
-  if (key instanceof Uint8Array) return { key: x25519PublicKeyFromRaw(key, what), raw: key };
+  if (key instanceof Uint8Array) {
+    const cacheKey = Buffer.from(key.buffer, key.byteOffset, key.byteLength).toString("latin1");
+    let keyObject = imported.get(cacheKey);
+    if (keyObject === undefined) {
+      keyObject = x25519PublicKeyFromRaw(key, what);
+      if (imported.size >= IMPORTED_KEYS_CACHED) imported.clear();
+      imported.set(cacheKey, keyObject);
+    }
+    return { key: keyObject, raw: key };
+  }
   expectX25519(key, "public", what);
   return { key, raw: rawX25519PublicKey(key) };
 }
