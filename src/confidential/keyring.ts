@@ -14,7 +14,7 @@ import { HPKE_SUITE } from "./hpke.js";
 import { encodeKeyConfigs, type OhttpKeyConfig } from "./key-config.js";
 import { decapsulateRequest, readRequestHeader, type DecapsulatedRequest } from "./ohttp.js";
 import { reject } from "./rejection.js";
-import { DEFAULT_REPLAY_WINDOW, ReplayWindow } from "./replay-window.js";
+import { checkReplayCapacity, DEFAULT_REPLAY_WINDOW, ReplayWindow } from "./replay-window.js";
 import { expectX25519, generateX25519KeyPair, rawX25519PublicKey } from "./x25519.js";
 
 interface HeldKey {
@@ -35,7 +35,7 @@ export class OhttpKeyring {
 
   constructor(options: OhttpKeyringOptions = {}) {
     this.replayCapacity = options.replayWindow ?? DEFAULT_REPLAY_WINDOW;
-    new ReplayWindow(this.replayCapacity); // validates the capacity up front
+    checkReplayCapacity(this.replayCapacity);
   }
 
   /** Holds `privateKey` (X25519) under `keyId` and returns its configuration to publish. */

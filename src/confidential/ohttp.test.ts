@@ -164,7 +164,9 @@ describe("Oblivious HTTP rejections", () => {
     keyring.retire(3);
     const error = expectRejection(() => keyring.decapsulate(old), "retired-key");
     expect(error.message).toMatch(/key id 3 has been retired by this worker; fetch fresh key configurations/);
+    expect(() => keyring.retire(3)).toThrow(/key id 3 is not held/);
     keyring.generate(3);
+    expect(() => keyring.generate(3)).toThrow(/key id 3 is already held/);
     expectRejection(() => keyring.decapsulate(old), "request-not-authentic");
   });
 
@@ -275,5 +277,6 @@ describe("Oblivious HTTP rejections", () => {
     expect(window.has(encs[0]!)).toBe(false);
     expect(encs.slice(1).every((enc) => window.has(enc))).toBe(true);
     expect(() => new ReplayWindow(0)).toThrow(/capacity is 0/);
+    expect(() => new OhttpKeyring({ replayWindow: 1.5 })).toThrow(/capacity is 1.5/);
   });
 });

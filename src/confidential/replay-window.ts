@@ -12,14 +12,18 @@ import { TfaasError } from "../shared/errors.js";
 
 export const DEFAULT_REPLAY_WINDOW = 65_536;
 
+export function checkReplayCapacity(capacity: number): void {
+  if (!Number.isSafeInteger(capacity) || capacity < 1) {
+    throw new TfaasError("invalid-request", `Cannot create replay window: capacity is ${capacity}, expected a positive integer`);
+  }
+}
+
 export class ReplayWindow {
   /** Insertion-ordered: the first entry is the oldest, evicted first. Keys are `enc` as latin1. */
   private readonly seen = new Set<string>();
 
   constructor(readonly capacity: number = DEFAULT_REPLAY_WINDOW) {
-    if (!Number.isSafeInteger(capacity) || capacity < 1) {
-      throw new TfaasError("invalid-request", `Cannot create replay window: capacity is ${capacity}, expected a positive integer`);
-    }
+    checkReplayCapacity(capacity);
   }
 
   get size(): number {
