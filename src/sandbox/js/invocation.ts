@@ -148,5 +148,14 @@ export function outOfMemory(limitBytes: number): TfaasError {
   return new TfaasError("function-failed", `Cannot complete the call: the function exceeded its memory limit of ${limitBytes} bytes`);
 }
 
+/** A function's source text; the upload checked it parses, the worker checks it is UTF-8. */
+export function decodeSource(bytes: Uint8Array): string {
+  try {
+    return new TextDecoder("utf-8", { fatal: true }).decode(bytes);
+  } catch (error) {
+    throw new TfaasError("invalid-artifact", "Cannot prepare: JavaScript source is not valid UTF-8", { cause: error });
+  }
+}
+
 /** Default heap limit of a JavaScript function without limits.memory. */
 export const DEFAULT_JS_MEMORY_BYTES = 128 * 1024 * 1024;

@@ -21,7 +21,13 @@ const releaseSync = (releaseSyncModule as unknown as { default: QuickJSSyncVaria
 export interface EngineInstance {
   readonly quickjs: QuickJSWASMModule;
   readonly exports: WebAssembly.Exports;
+  /** The instance's linear memory (we create it, so we can capture and restore it). */
+  readonly memory: WebAssembly.Memory;
 }
+
+/** The build's own defaults: 16 MiB to start, 2 GiB at most. */
+const INITIAL_PAGES = 256;
+const MAXIMUM_PAGES = 32768;
 
 let compiled: Promise<WebAssembly.Module> | undefined;
 
@@ -40,7 +46,9 @@ export async function newEngineInstance(): Promise<EngineInstance> {
   const module = await meteredQuickJsModule();
   let instance: WebAssembly.Instance | undefined;
   const quiet = () => {};
+  const memory = new WebAssembly.Memory({ initial: INITIAL_PAGES, maximum: MAXIMUM_PAGES });
   const variant = newVariant(releaseSync, {
+    wasmMemory: memory,
     emscriptenModule: {
       // emscripten would print engine diagnostics to the worker's stdout; functions log through console.
       print: quiet,
@@ -54,5 +62,5 @@ export async function newEngineInstance(): Promise<EngineInstance> {
   });
   const quickjs = await newQuickJSWASMModuleFromVariant(variant);
   if (instance === undefined) throw new TfaasError("internal", "Cannot start QuickJS: the loader did not use the metered module");
-  return { quickjs, exports: instance.exports };
+  return { quickjs, exports: instance.exports, memory };
 }

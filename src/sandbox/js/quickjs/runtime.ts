@@ -1,20 +1,30 @@
 /**
  * Engine `quickjs`: JavaScript functions in QuickJS compiled to WebAssembly and metered like any
- * wasm function. Each call gets a fresh JSRuntime and context (nothing survives a call), the
- * function's memory limit on the runtime's allocator, and CPU bounded by fuel:
+ * wasm function.
+ *
+ * Start-up cost is paid once per engine instance, not per call: the instance sets up one JSRuntime
+ * and context with the host functions and the prelude, then its linear memory is captured
+ * (memory-image.ts). A call evaluates the function's module and dispatches the request in that
+ * context; afterwards the memory is written back, so the next call finds the same bytes again —
+ * a fresh context as far as anything inside can tell (globals, built-ins, module state, heap).
+ * Math.random is reseeded per call from the host (QuickJS keeps its seed in the captured context).
+ *
+ * CPU is bounded by fuel:
  * - soft limit: the interrupt handler QuickJS polls (every ~10k interpreter steps) stops the call
- *   once the fuel spent since the module began running passes the budget. Where it polls depends
- *   only on the code executed, so the stopping point is deterministic; the error is uncatchable.
+ *   once the fuel spent since the module began evaluating passes the budget. Where it polls
+ *   depends only on the code executed, so the stopping point is deterministic; the error is
+ *   uncatchable. Every call starts from the same memory, so identical calls use identical fuel.
  * - hard limit: the metering counter's own check traps if fuel passes budget + margin without a
  *   poll (a long native builtin). The engine instance is then discarded and replaced.
  * The interrupt handler also stops a call at its wall-clock deadline (a backstop; the gateway's
  * exec_timeout kills the worker beyond that).
  *
- * Guarantee limits: fuel counts the engine's WebAssembly work, including its allocator, whose
- * work depends slightly on the heap left by earlier calls in the same engine instance; host work
- * (crypto digests, random bytes, copying bodies) is not in fuel. `memoryPeakBytes` is the JS
- * heap in use when the call ends (QuickJS keeps no peak).
+ * Guarantee limits: fuel counts the engine's WebAssembly work; host work (UTF-8 conversion,
+ * digests, random bytes, copying bodies, writing memory back) is not in fuel. `memoryPeakBytes`
+ * is the heap break at the end of the call (this build's allocator never lowers it): the engine's
+ * linear memory in use, including its static data and its 5 MiB C stack reserve.
  */
+import { randomFillSync } from "node:crypto";
 import type { QuickJSContext, QuickJSHandle, QuickJSRuntime } from "quickjs-emscripten-core";
 import type {
   InvocationContext,
@@ -28,6 +38,7 @@ import type {
 import { MeteringExports, WEIGHTS_VERSION } from "../../../metering/index.js";
 import { asTfaasError, TfaasError } from "../../../shared/errors.js";
 import {
+  decodeSource,
   DEFAULT_JS_MEMORY_BYTES,
   type DispatchOutput,
   exactBuffer,
@@ -47,39 +58,183 @@ import {
 } from "../invocation.js";
 import { PRELUDE_SOURCE } from "../prelude/source.js";
 import { newEngineInstance, type EngineInstance } from "./engine.js";
+import { findBreakWord, MemoryImage } from "./memory-image.js";
 
 const I64_MAX = (1n << 63n) - 1n;
-/** Fuel the prelude and context setup may use before the function's own budget starts. */
-const SETUP_FUEL = 200_000_000n;
-/** Interpreter stack for JS frames; well inside the engine's shadow stack. */
+/** Fuel the per-call setup (reseeding) may use before the function's own budget starts. */
+const SETUP_FUEL = 10_000_000n;
+/** Interpreter stack for JS frames; well inside the engine's shadow stack and the image's reserve. */
 const MAX_STACK_BYTES = 256 * 1024;
+/** A block large enough that allocating it must move the heap break (to find the break word). */
+const PROBE_BYTES = 1024 * 1024;
+
+/**
+ * Math.random for QuickJS: xoshiro128** seeded by the host before every call (the native one's
+ * seed is part of the captured memory, so every call would draw the same numbers). Not for
+ * cryptography, like the native one; crypto.getRandomValues is. Evaluates to the reseed function.
+ */
+const RANDOM_SOURCE = `(function () {
+  "use strict";
+  var a = 1, b = 2, c = 3, d = 4, imul = Math.imul;
+  function next() {
+    var r = imul(b, 5), x = imul((r << 7) | (r >>> 25), 9), t = b << 9;
+    c ^= a; d ^= b; b ^= c; a ^= d; c ^= t; d = (d << 11) | (d >>> 21);
+    return x >>> 0;
+  }
+  Object.defineProperty(Math, "random", { value: function random() {
+    return ((next() >>> 5) * 67108864 + (next() >>> 6)) / 9007199254740992;
+  }, writable: true, configurable: true, enumerable: false });
+  return function reseed(s0, s1, s2, s3) { a = s0 | 0; b = s1 | 0; c = s2 | 0; d = s3 | 1; };
+})()`;
+
+/**
+ * Run once per engine instance after its memory is captured: the engine's WebAssembly code is
+ * compiled lazily, function by function, on first use, so without this the first real call would
+ * pay for compiling the request/response paths (tens of ms).
+ */
+const WARM_UP_SOURCE = `export default { async fetch(request, env) {
+  const url = new URL(request.url), headers = new Headers(request.headers), text = await request.text();
+  console.log(url.searchParams.get("q"), headers.get("x-a"), new TextDecoder().decode(new TextEncoder().encode(text)));
+  return Response.json({ path: url.pathname, text, env, r: Math.random() }, { status: 201, headers: { "x-b": "1" } });
+} };`;
+const WARM_UP_REQUEST: InvocationRequest = { method: "POST", path: "/warm", query: "q=1", headers: { "x-a": "a" }, body: new TextEncoder().encode("warm") };
+const WARM_UP_CONTEXT: InvocationContext = { env: {}, secrets: new Map(), maxOutputBytes: 1 << 20, fuelLimit: undefined };
 
 /** Why a call was stopped from the interrupt handler. */
 type Stop = "fuel" | "deadline" | undefined;
 
-class Engines {
-  #current: Promise<EngineInstance> | undefined;
+/** The state of the call an engine is running; host callbacks and the interrupt handler read it. */
+class Call {
+  stop: Stop;
+  counting = false;
+  start: bigint;
 
-  get(): Promise<EngineInstance> {
-    this.#current ??= newEngineInstance();
+  constructor(
+    private readonly engine: QuickJsEngine,
+    readonly log: FunctionLog,
+    private readonly budget: bigint | undefined,
+    private readonly deadline: number,
+  ) {
+    this.start = engine.fuel();
+  }
+
+  beginCounting(): void {
+    this.start = this.engine.fuel();
+    this.counting = true;
+  }
+
+  fuelUsed(): bigint {
+    return this.counting ? this.engine.fuel() - this.start : 0n;
+  }
+
+  interrupt(): boolean {
+    if (this.budget !== undefined && this.fuelUsed() > this.budget) this.stop = "fuel";
+    else if (performance.now() > this.deadline) this.stop = "deadline";
+    return this.stop !== undefined;
+  }
+}
+
+/** One engine instance with its runtime, context and prelude set up and its memory captured. */
+class QuickJsEngine {
+  current: Call | undefined;
+  /** Set when a call ended inside the engine by a trap: its memory and stack pointer are suspect. */
+  broken = false;
+  readonly image: MemoryImage;
+  readonly runtime: QuickJSRuntime;
+  readonly vm: QuickJSContext;
+  readonly dispatch: QuickJSHandle;
+  readonly reseed: QuickJSHandle;
+
+  private constructor(readonly instance: EngineInstance) {
+    this.runtime = instance.quickjs.newRuntime();
+    this.runtime.setMaxStackSize(MAX_STACK_BYTES);
+    this.runtime.setInterruptHandler(() => this.current?.interrupt() ?? false);
+    const vm = (this.vm = this.runtime.newContext());
+    let probe: QuickJSHandle | undefined;
+    const breakWord = findBreakWord(instance.memory, PROBE_BYTES, () => {
+      probe = vm.unwrapResult(vm.evalCode(`new ArrayBuffer(${PROBE_BYTES})`, "probe.js", { type: "global" }));
+    });
+    probe?.dispose();
+    // Handles created now live in the captured memory; the context's lazily created ones must be too.
+    void vm.global;
+    this.installHost();
+    this.dispatch = vm.unwrapResult(vm.evalCode(PRELUDE_SOURCE, "prelude.js", { type: "global", strict: true }));
+    this.reseed = vm.unwrapResult(vm.evalCode(RANDOM_SOURCE, "random.js", { type: "global", strict: true }));
+    this.image = new MemoryImage(instance.memory, breakWord);
+  }
+
+  static async create(): Promise<QuickJsEngine> {
+    const engine = new QuickJsEngine(await newEngineInstance());
+    engine.current = new Call(engine, new FunctionLog(), undefined, Number.POSITIVE_INFINITY);
+    try {
+      const output = runModule(engine, engine.current, WARM_UP_SOURCE, WARM_UP_REQUEST, WARM_UP_CONTEXT);
+      if (output.status !== 201) throw new TfaasError("internal", `Cannot warm up QuickJS: current status is ${output.status}`);
+    } catch (error) {
+      if (error instanceof GuestThrew) throw new TfaasError("internal", `Cannot warm up QuickJS: ${error.description}`);
+      throw error;
+    } finally {
+      engine.current = undefined;
+      engine.reset();
+    }
+    return engine;
+  }
+
+  fuel(): bigint {
+    return this.global(MeteringExports.fuel).value as bigint;
+  }
+
+  global(name: string): WebAssembly.Global {
+    return this.instance.exports[name] as WebAssembly.Global;
+  }
+
+  /** Writes the captured memory back; the next call starts from it. */
+  reset(): void {
+    if (!this.broken) this.image.restore();
+  }
+
+  /**
+   * `__tfaas_host` for the prelude: log, random bytes, digests, UTF-8. The host function objects
+   * stay referenced by these handles (never disposed), so no call can get them collected: their
+   * host-side entries must outlive every call, since the memory that refers to them is restored.
+   */
+  private installHost(): void {
+    const vm = this.vm;
+    const host = vm.newObject();
+    const fn = (name: string, impl: (...args: QuickJSHandle[]) => QuickJSHandle | undefined) => vm.setProp(host, name, vm.newFunction(name, impl));
+    fn("log", (text) => {
+      this.current?.log.line(vm.getString(text!));
+      return undefined;
+    });
+    fn("random", (length) => vm.newArrayBuffer(exactBuffer(hostRandom(vm.getNumber(length!)))));
+    fn("digest", (algorithm, data) => vm.newArrayBuffer(exactBuffer(hostDigest(vm.getString(algorithm!), vm.getArrayBuffer(data!).value))));
+    fn("encode", (text) => vm.newArrayBuffer(exactBuffer(hostEncode(vm.getString(text!)))));
+    fn("decode", (data, fatal) => {
+      try {
+        return vm.newString(hostDecode(vm.getArrayBuffer(data!).value, vm.dump(fatal!) === true));
+      } catch {
+        throw new TypeError("The encoded data was not valid UTF-8");
+      }
+    });
+    vm.setProp(vm.global, "__tfaas_host", host);
+  }
+}
+
+class Engines {
+  #current: Promise<QuickJsEngine> | undefined;
+
+  get(): Promise<QuickJsEngine> {
+    this.#current ??= QuickJsEngine.create();
     this.#current.catch(() => (this.#current = undefined));
     return this.#current;
   }
 
-  /** Drops an instance whose heap can no longer be trusted; the next call starts a new one. */
-  discard(engine: EngineInstance): void {
+  /** Drops an instance whose memory can no longer be trusted; the next call starts a new one. */
+  discard(engine: QuickJsEngine): void {
+    engine.broken = true;
     void this.#current?.then((current) => {
       if (current === engine) this.#current = undefined;
     });
   }
-}
-
-function fuelGlobal(engine: EngineInstance, name: string): WebAssembly.Global {
-  return engine.exports[name] as WebAssembly.Global;
-}
-
-function fuelNow(engine: EngineInstance): bigint {
-  return fuelGlobal(engine, MeteringExports.fuel).value as bigint;
 }
 
 function describeError(context: QuickJSContext, handle: QuickJSHandle): string {
@@ -109,53 +264,32 @@ class QuickJsFunction implements PreparedFunction {
     const log = new FunctionLog();
     const deadline = context.timeoutMs === undefined ? Number.POSITIVE_INFINITY : performance.now() + context.timeoutMs;
     const budget = context.fuelLimit;
-    let stop: Stop;
-    let start = fuelNow(engine);
-    const limitGlobal = fuelGlobal(engine, MeteringExports.fuelLimit);
+    const call = new Call(engine, log, budget, deadline);
     // The hard limit: far enough past the soft one that an ordinary call always meets a poll first.
-    limitGlobal.value = budget === undefined ? I64_MAX : start + SETUP_FUEL + budget + budget / 4n;
-    fuelGlobal(engine, MeteringExports.fuelExhausted).value = 0;
-
-    let runtime: QuickJSRuntime | undefined;
-    let heapBytes = 0;
-    let counting = false;
+    engine.global(MeteringExports.fuelLimit).value = budget === undefined ? I64_MAX : call.start + SETUP_FUEL + budget + budget / 4n;
+    engine.global(MeteringExports.fuelExhausted).value = 0;
     const usage = (): InvocationUsage => ({
-      fuel: counting ? fuelNow(engine) - start : 0n,
+      fuel: call.fuelUsed(),
       weightsVersion: WEIGHTS_VERSION,
-      memoryPeakBytes: heapBytes,
+      memoryPeakBytes: engine.image.heapBreak(),
       pageFuelIntegral: null,
       ioBytesIn: request.body.length,
       ioBytesOut: 0,
     });
+    engine.current = call;
     try {
-      runtime = engine.quickjs.newRuntime();
-      runtime.setMemoryLimit(this.memoryLimitBytes);
-      runtime.setMaxStackSize(MAX_STACK_BYTES);
-      runtime.setInterruptHandler(() => {
-        if (counting && budget !== undefined && fuelNow(engine) - start > budget) stop = "fuel";
-        else if (performance.now() > deadline) stop = "deadline";
-        return stop !== undefined;
-      });
-      const output = this.run(runtime, request, context, log, () => {
-        start = fuelNow(engine);
-        counting = true;
-      });
-      heapBytes = heapInUse(runtime);
+      engine.runtime.setMemoryLimit(this.memoryLimitBytes);
+      const output = runModule(engine, call, this.source, request, context);
       return successResult(output, context, log, usage());
     } catch (error) {
-      const failure = this.classify(error, engine, stop, context, log);
-      return failureResult(failure, log, usage());
+      return failureResult(this.classify(error, engine, call.stop, context, log), log, usage());
     } finally {
-      try {
-        runtime?.dispose();
-      } catch {
-        // A runtime left inconsistent (trap mid-call) cannot be freed: the instance goes with it.
-        this.engines.discard(engine);
-      }
+      engine.current = undefined;
+      engine.reset();
     }
   }
 
-  private classify(error: unknown, engine: EngineInstance, stop: Stop, context: InvocationContext, log: FunctionLog): TfaasError {
+  private classify(error: unknown, engine: QuickJsEngine, stop: Stop, context: InvocationContext, log: FunctionLog): TfaasError {
     if (stop === "fuel") return fuelExhausted(context.fuelLimit);
     if (stop === "deadline") return timedOut(context.timeoutMs ?? 0);
     if (error instanceof GuestThrew) {
@@ -166,139 +300,76 @@ class QuickJsFunction implements PreparedFunction {
       return thrownByFunction(log, error.description);
     }
     if (error instanceof WebAssembly.RuntimeError || error instanceof RangeError) {
-      // The engine itself trapped: the hard fuel limit, or an engine abort. Its heap is suspect.
+      // The engine itself trapped: the hard fuel limit, an engine abort, or the host's native
+      // stack. Its C stack pointer was not unwound: the instance goes.
       this.engines.discard(engine);
-      if (fuelGlobal(engine, MeteringExports.fuelExhausted).value === 1) return fuelExhausted(context.fuelLimit);
+      if (engine.global(MeteringExports.fuelExhausted).value === 1) return fuelExhausted(context.fuelLimit);
       log.line(`engine trap: ${error.message}`);
       return new TfaasError("function-failed", "Cannot complete the call: the JavaScript engine trapped (see the function's logs)", { cause: error });
     }
     return asTfaasError(error);
   }
+}
 
-  /** Runs prelude, module and dispatch in a fresh context; throws GuestThrew for guest exceptions. */
-  private run(runtime: QuickJSRuntime, request: InvocationRequest, context: InvocationContext, log: FunctionLog, beginCounting: () => void): DispatchOutput {
-    const vm = runtime.newContext();
-    const handles: QuickJSHandle[] = [];
-    const keep = (handle: QuickJSHandle) => (handles.push(handle), handle);
-    const unwrap = (result: ReturnType<QuickJSContext["evalCode"]>): QuickJSHandle => {
-      if (result.error) {
-        keep(result.error);
-        throw new GuestThrew(describeError(vm, result.error));
-      }
-      return keep(result.value);
-    };
-    try {
-      installHost(vm, log, keep);
-      const dispatch = unwrap(vm.evalCode(PRELUDE_SOURCE, "prelude.js", { type: "global", strict: true }));
-      beginCounting();
-      const namespace = settle(runtime, vm, unwrap(vm.evalCode(this.source, MODULE_NAME, { type: "module" })), keep);
-      const meta = keep(vm.newString(requestMeta(request, context)));
-      const body = keep(vm.newArrayBuffer(exactBuffer(request.body)));
-      const promise = unwrap(vm.callFunction(dispatch, vm.undefined, namespace, meta, body));
-      const settled = settle(runtime, vm, promise, keep);
-      const status = vm.getNumber(keep(vm.getProp(settled, 0)));
-      const headersJson = vm.getString(keep(vm.getProp(settled, 1)));
-      const bytes = vm.getArrayBuffer(keep(vm.getProp(settled, 2)));
-      const output = { status, headersJson, body: bytes.value.slice() };
-      bytes.dispose();
-      return output;
-    } finally {
-      for (const handle of handles.reverse()) if (handle.alive) handle.dispose();
-      if (vm.alive) vm.dispose();
-    }
-  }
+/**
+ * Evaluates the module and dispatches the request; throws GuestThrew for guest exceptions.
+ * Handles are never disposed: writing the memory back frees everything the call allocated.
+ */
+function runModule(engine: QuickJsEngine, call: Call, source: string, request: InvocationRequest, context: InvocationContext): DispatchOutput {
+  const { vm, runtime } = engine;
+  const unwrap = (result: ReturnType<QuickJSContext["evalCode"]>): QuickJSHandle => {
+    if (result.error) throw new GuestThrew(describeError(vm, result.error));
+    return result.value;
+  };
+  const seed = randomFillSync(new Int32Array(4));
+  unwrap(vm.callFunction(engine.reseed, vm.undefined, ...Array.from(seed, (word) => vm.newNumber(word))));
+  call.beginCounting();
+  const namespace = settle(runtime, vm, unwrap(vm.evalCode(source, MODULE_NAME, { type: "module" })));
+  const meta = vm.newString(requestMeta(request, context));
+  const body = vm.newArrayBuffer(exactBuffer(request.body));
+  const settled = settle(runtime, vm, unwrap(vm.callFunction(engine.dispatch, vm.undefined, namespace, meta, body)));
+  return {
+    status: vm.getNumber(vm.getProp(settled, 0)),
+    headersJson: vm.getString(vm.getProp(settled, 1)),
+    body: vm.getArrayBuffer(vm.getProp(settled, 2)).value.slice(),
+  };
 }
 
 /** Runs pending jobs until `handle` (a promise or a plain value) settles; returns its value. */
-function settle(runtime: QuickJSRuntime, vm: QuickJSContext, handle: QuickJSHandle, keep: (h: QuickJSHandle) => QuickJSHandle): QuickJSHandle {
+function settle(runtime: QuickJSRuntime, vm: QuickJSContext, handle: QuickJSHandle): QuickJSHandle {
   for (;;) {
     const state = vm.getPromiseState(handle);
-    if (state.type === "fulfilled") return state.notAPromise ? handle : keep(state.value);
-    if (state.type === "rejected") {
-      keep(state.error);
-      throw new GuestThrew(describeError(vm, state.error));
-    }
+    if (state.type === "fulfilled") return state.notAPromise ? handle : state.value;
+    if (state.type === "rejected") throw new GuestThrew(describeError(vm, state.error));
     if (!runtime.hasPendingJob()) throw new GuestThrew("Error: the function returned a promise that can never settle (there are no timers or I/O to wait for)");
     const ran = runtime.executePendingJobs();
-    if (ran.error) {
-      keep(ran.error);
-      throw new GuestThrew(describeError(vm, ran.error));
-    }
+    if (ran.error) throw new GuestThrew(describeError(vm, ran.error));
   }
-}
-
-/** `__tfaas_host` for the prelude: log, random bytes, digests. */
-function installHost(vm: QuickJSContext, log: FunctionLog, keep: (h: QuickJSHandle) => QuickJSHandle): void {
-  const host = keep(vm.newObject());
-  const fn = (name: string, impl: (...args: QuickJSHandle[]) => QuickJSHandle | undefined) => {
-    const handle = vm.newFunction(name, impl);
-    vm.setProp(host, name, handle);
-    handle.dispose();
-  };
-  fn("log", (text) => {
-    log.line(vm.getString(text!));
-    return undefined;
-  });
-  fn("random", (length) => vm.newArrayBuffer(exactBuffer(hostRandom(vm.getNumber(length!)))));
-  fn("digest", (algorithm, data) => {
-    const bytes = vm.getArrayBuffer(data!);
-    try {
-      return vm.newArrayBuffer(exactBuffer(hostDigest(vm.getString(algorithm!), bytes.value)));
-    } finally {
-      bytes.dispose();
-    }
-  });
-  fn("encode", (text) => vm.newArrayBuffer(exactBuffer(hostEncode(vm.getString(text!)))));
-  fn("decode", (data, fatal) => {
-    const bytes = vm.getArrayBuffer(data!);
-    try {
-      return vm.newString(hostDecode(bytes.value, vm.dump(fatal!) === true));
-    } catch {
-      throw new TypeError("The encoded data was not valid UTF-8");
-    } finally {
-      bytes.dispose();
-    }
-  });
-  vm.setProp(vm.global, "__tfaas_host", host);
-}
-
-function heapInUse(runtime: QuickJSRuntime): number {
-  const match = /malloc_size\s*[:=]?\s*(\d+)|memory allocated\s+\d+\s+(\d+)/.exec(runtime.dumpMemoryUsage());
-  return match === null ? 0 : Number(match[1] ?? match[2]);
 }
 
 class QuickJsRuntime implements Runtime {
   readonly kind = "quickjs";
   readonly #engines = new Engines();
 
+  /** Compiles the module in the engine (syntax errors surface now), which also warms the engine for the first call. */
   async prepare(bytes: Uint8Array, options: PrepareOptions): Promise<PreparedFunction> {
     const source = decodeSource(bytes);
     const engine = await this.#engines.get();
-    // Compile only: syntax errors and unresolvable imports surface now, not at the first call.
-    const runtime = engine.quickjs.newRuntime();
+    let description: string | undefined;
     try {
-      const vm = runtime.newContext();
-      const result = vm.evalCode(source, MODULE_NAME, { type: "module", compileOnly: true });
-      if (result.error) {
-        const description = describeError(vm, result.error);
-        result.error.dispose();
-        vm.dispose();
-        throw new TfaasError("invalid-artifact", `Cannot prepare: the module does not compile: ${description.split("\n")[0]}`);
-      }
-      result.value.dispose();
-      vm.dispose();
+      const result = engine.vm.evalCode(source, MODULE_NAME, { type: "module", compileOnly: true });
+      if (result.error) description = describeError(engine.vm, result.error);
+    } catch (error) {
+      // The parser ran out of the host's native stack (deeply nested source): the instance goes.
+      this.#engines.discard(engine);
+      throw new TfaasError("invalid-artifact", "Cannot prepare: the module does not compile: it nests too deeply", { cause: error });
     } finally {
-      runtime.dispose();
+      engine.reset();
+    }
+    if (description !== undefined) {
+      throw new TfaasError("invalid-artifact", `Cannot prepare: the module does not compile: ${description.split("\n")[0]}`);
     }
     return new QuickJsFunction(this.#engines, source, options.memoryLimitBytes ?? DEFAULT_JS_MEMORY_BYTES);
-  }
-}
-
-export function decodeSource(bytes: Uint8Array): string {
-  try {
-    return new TextDecoder("utf-8", { fatal: true }).decode(bytes);
-  } catch (error) {
-    throw new TfaasError("invalid-artifact", "Cannot prepare: JavaScript source is not valid UTF-8", { cause: error });
   }
 }
 

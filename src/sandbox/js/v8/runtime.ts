@@ -20,6 +20,7 @@ import type {
 } from "../../index.js";
 import { asTfaasError, TfaasError } from "../../../shared/errors.js";
 import {
+  decodeSource,
   DEFAULT_JS_MEMORY_BYTES,
   exactBuffer,
   failureResult,
@@ -36,7 +37,6 @@ import {
   timedOut,
 } from "../invocation.js";
 import { PRELUDE_SOURCE } from "../prelude/source.js";
-import { decodeSource } from "../quickjs/runtime.js";
 
 /** isolated-vm's smallest heap limit. */
 const MIN_MEMORY_MB = 8;
