@@ -24,10 +24,10 @@ export { computeRuntimeMeasurement, defaultRuntimeRoot, MEASUREMENT_MANIFEST_HEA
 export type { MeasurementInput, RuntimeMeasurement } from "./measurement.js";
 export { createWorkerIdentity, measurementOf } from "./identity.js";
 export type { WorkerIdentity } from "./identity.js";
-export { WorkerReceipts } from "./worker-receipts.js";
+export { WORKER_BATCH_SIZE, WorkerReceipts } from "./worker-receipts.js";
 export type { CallFacts, CallTicket } from "./worker-receipts.js";
 export { SIM_PLATFORM_KEY_NOTICE, SIM_WARNING } from "./wire.js";
-export type { AttestationAnswer, WireEvidence, WorkerAttestation, WorkerIdentityInfo } from "./wire.js";
+export type { AttestationAnswer, WireEvidence, WireReceipt, WorkerAttestation, WorkerIdentityInfo } from "./wire.js";
 export { parseAttestationAnswer, policyHash, resultClaims, verifyAttestationAnswer } from "./verify-answer.js";
 export type { AnswerVerification, VerifyAnswerOptions, WorkerVerdict } from "./verify-answer.js";
 export { AttestationCache } from "./result-cache.js";

@@ -19,6 +19,12 @@ export interface WorkerIdentityInfo {
   simPlatformKey?: string;
 }
 
+/** A call's signed receipt as the worker returns it: the X-Tfaas-Receipt value and the JSON the ledger stores. */
+export interface WireReceipt {
+  header: string;
+  json: string;
+}
+
 /** A worker's answer to an `attest(nonce)` request. */
 export interface WireEvidence {
   type: TeeType;

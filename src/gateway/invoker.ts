@@ -3,7 +3,8 @@
  * failure, platform failure — into a response, with metrics and logs. Shared by synchronous
  * invocation and the async queue.
  */
-import { encodeReceiptHeader, RECEIPT_HEADER, type SignedReceipt } from "../crypto/index.js";
+import type { WireReceipt } from "../attestation/index.js";
+import { RECEIPT_HEADER } from "../crypto/index.js";
 import type { InvocationRequest, InvocationUsage } from "../sandbox/index.js";
 import type { UsageRecord } from "../store/index.js";
 import { Headers } from "../shared/constants.js";
@@ -58,7 +59,7 @@ export class Invoker {
       Object.assign(headers, usageHeaders(result.usage));
       // Only the worker's signer speaks here: a function cannot set this header itself.
       delete headers[RECEIPT_HEADER];
-      if (result.receipt) headers[RECEIPT_HEADER] = encodeReceiptHeader(result.receipt);
+      if (result.receipt) headers[RECEIPT_HEADER] = result.receipt.header;
       outcome = { status: result.status, headers, body: result.body, seconds: elapsed(started) };
       this.account(fn, callId, result.instance, outcome, result.usage, result.receipt);
     } catch (error) {
@@ -78,7 +79,7 @@ export class Invoker {
   }
 
   /** Usage of a call that reached a worker: the ledger (batched) and the per-function counters. */
-  private account(fn: LiveFunction, callId: string, instance: string, outcome: CallOutcome, used: InvocationUsage, receipt: SignedReceipt | undefined): void {
+  private account(fn: LiveFunction, callId: string, instance: string, outcome: CallOutcome, used: InvocationUsage, receipt: WireReceipt | undefined): void {
     const { metrics, usage } = this.deps;
     if (used.fuel !== null) metrics.fuel.labels(fn.id).inc(Number(used.fuel));
     metrics.ioBytes.labels(fn.id, "in").inc(used.ioBytesIn);
@@ -97,7 +98,7 @@ export class Invoker {
       wallSeconds: outcome.seconds,
       weightsVersion: used.weightsVersion,
       instance,
-      ...(receipt !== undefined ? { receipt: JSON.stringify(receipt) } : {}),
+      ...(receipt !== undefined ? { receipt: receipt.json } : {}),
     });
   }
 }

@@ -2,8 +2,7 @@
  * Messages between the gateway and a worker process (Node IPC, `advanced` serialization so
  * byte arrays cross without base64). Errors cross as `EncodedError` and are decoded explicitly.
  */
-import type { WireEvidence, WorkerIdentityInfo } from "../attestation/index.js";
-import type { SignedReceipt } from "../crypto/index.js";
+import type { WireEvidence, WireReceipt, WorkerIdentityInfo } from "../attestation/index.js";
 import type { EncodedError } from "../shared/errors.js";
 import type { InvocationRequest, InvocationUsage, PrepareOptions } from "../sandbox/index.js";
 import type { JsEngine } from "../sandbox/js/index.js";
@@ -44,7 +43,7 @@ export interface WireResult {
   usage: InvocationUsage;
   error?: EncodedError;
   /** The call's signed receipt, unless receipts are off. */
-  receipt?: SignedReceipt;
+  receipt?: WireReceipt;
 }
 
 export type FromWorker =
