@@ -21,7 +21,8 @@ export interface BodyFlags {
   localCounter: boolean;
   /**
    * With localCounter: also keep the limit in a local (loaded at entry and after calls) in
-   * functions with loops, whose headers compare with it; the others read the global once.
+   * functions whose loops read it at least as often, statically, as calls would reload it;
+   * the others read the global at each check.
    */
   localLimit: boolean;
   /** Let a region run on across `block` and across the `end` of blocks nobody branches to. */
@@ -64,6 +65,9 @@ export interface BodyStats {
 /** Engine limit (JS API "implementation-defined limits") on parameters plus locals. */
 export const MAX_LOCALS = 50_000;
 
+/** Limit patches: after the entry's `global.get limit`, after a call's reload, where a check reads the limit. */
+const LimitPatch = { entry: 0, reload: 1, read: 2 } as const;
+
 const FRAME_FUNCTION = 0;
 const FRAME_BLOCK = 1;
 const FRAME_LOOP = 2;
@@ -93,8 +97,9 @@ export class BodyRewriter {
   private readonly code: ByteWriter;
   private readonly body: ByteWriter;
   private insertAt: number[] = [];
-  /** Where the limit is copied into its local (entry, after calls): kept only in functions with loops. */
+  /** Where the limit is read or copied into its local (LimitPatch): decided per function in compose. */
   private limitPatchAt: number[] = [];
+  private limitPatchKind: number[] = [];
   private regionCost: number[] = [];
   private kinds: number[] = [];
   private targeted: boolean[] = [];
@@ -122,6 +127,7 @@ export class BodyRewriter {
     w.reset();
     this.insertAt.length = 0;
     this.limitPatchAt.length = 0;
+    this.limitPatchKind.length = 0;
     this.regionCost.length = 0;
     const kinds = this.kinds;
     const targeted = this.targeted;
@@ -147,8 +153,13 @@ export class BodyRewriter {
     const tripLocal = locals + (localLimit ? 2 : 1);
     const lengthLocal = locals + i64Locals;
     let usesLength = false;
-    /** Whether a loop header or counted loop reads the limit local (else its copies are left out). */
-    let usesLimitLocal = false;
+    /** Static counts of limit reads in loops and of reloads after calls: they decide where the limit lives. */
+    let loopLimitReads = 0;
+    let limitReloads = 0;
+    const limitPatch = (kind: number) => {
+      this.limitPatchAt.push(w.length);
+      this.limitPatchKind.push(kind);
+    };
     /** A call ends the function: the global already holds the fuel, so no reload and no final flush. */
     let tailCall = false;
 
@@ -190,16 +201,19 @@ export class BodyRewriter {
       globalGet(globals.fuel);
       w.byte(Op.localSet);
       w.u32(fuelLocal);
-      if (localLimit) this.limitPatchAt.push(w.length);
+      if (localLimit) {
+        limitPatch(LimitPatch.reload);
+        limitReloads++;
+      }
     };
     /** Traps when the fuel on the stack exceeds the limit, marking the trap as exhaustion. */
     const trapIfOverLimit = (loadLimit = false) => {
       if (localLimit && loadLimit) {
         globalGet(globals.limit);
-        this.limitPatchAt.push(w.length);
+        limitPatch(LimitPatch.entry);
       } else if (localLimit) {
-        usesLimitLocal = true;
-        localGet(limitLocal);
+        limitPatch(LimitPatch.read);
+        loopLimitReads++;
       } else {
         globalGet(globals.limit);
       }
@@ -404,8 +418,8 @@ export class BodyRewriter {
       i64Const(loop.costPerIteration);
       w.byte(Op.i64Mul);
       if (localLimit) {
-        usesLimitLocal = true;
-        localGet(limitLocal);
+        limitPatch(LimitPatch.read);
+        loopLimitReads++;
       } else {
         globalGet(globals.limit);
       }
@@ -517,7 +531,7 @@ export class BodyRewriter {
             if (!tailCall) flush();
             sync(reader.pos);
             if (reader.pos !== end) throw malformed(reader.pos, `function body has ${end - reader.pos} bytes after its final end`);
-            this.compose(bytes, groups, groupsStart, groupsEnd, i64Locals, fuelLocal, limitLocal, usesLimitLocal, usesLength, out);
+            this.compose(bytes, groups, groupsStart, groupsEnd, i64Locals, fuelLocal, limitLocal, loopLimitReads > 0 && limitReloads <= loopLimitReads, usesLength, out);
             return;
           }
           if (kind === FRAME_IF || wasTargeted === true || !flags.mergeBlocks) {
@@ -765,22 +779,27 @@ export class BodyRewriter {
     }
     const code = this.code.view();
     let copied = 0;
-    const limitPatches = usesLimitLocal ? this.limitPatchAt : [];
+    const patches = this.limitPatchAt;
     let patch = 0;
-    /** Copies the limit into its local at the patches up to `upTo` (at the entry the limit is already on the stack). */
+    /** Fills in the limit patches up to `upTo`: local copies and reads, or reads of the global. */
     const patchLimitUpTo = (upTo: number) => {
-      for (; patch < limitPatches.length && (limitPatches[patch] as number) <= upTo; patch++) {
-        const at = limitPatches[patch] as number;
+      for (; patch < patches.length && (patches[patch] as number) <= upTo; patch++) {
+        const at = patches[patch] as number;
         body.copy(code, copied, at);
         copied = at;
-        if (patch === 0) {
-          body.byte(Op.localTee);
-        } else {
+        const kind = this.limitPatchKind[patch];
+        if (kind === LimitPatch.read && !usesLimitLocal) {
           body.byte(Op.globalGet);
           body.u32(globals.limit);
-          body.byte(Op.localSet);
+        } else if (usesLimitLocal) {
+          // At the entry the limit is already on the stack.
+          if (kind === LimitPatch.reload) {
+            body.byte(Op.globalGet);
+            body.u32(globals.limit);
+          }
+          body.byte(kind === LimitPatch.entry ? Op.localTee : kind === LimitPatch.reload ? Op.localSet : Op.localGet);
+          body.u32(limitLocal);
         }
-        body.u32(limitLocal);
       }
     };
     for (let index = 0; index < this.insertAt.length; index++) {
