@@ -10,7 +10,7 @@ import { TfaasError } from "../../shared/errors.js";
 export const JS_ENGINES = ["quickjs", "v8"] as const;
 export type JsEngine = (typeof JS_ENGINES)[number];
 
-/** Chosen by measurement (docs/javascript.md): V8's warm calls are several times faster. */
+/** Chosen by measurement (docs/javascript.md): V8 starts in ms where QuickJS first needs ~1 s, and runs CPU-heavy code far faster. */
 export const DEFAULT_JS_ENGINE: JsEngine = "v8";
 
 /** The annotation that picks a function's engine. */

@@ -159,3 +159,16 @@ export function decodeSource(bytes: Uint8Array): string {
 
 /** Default heap limit of a JavaScript function without limits.memory. */
 export const DEFAULT_JS_MEMORY_BYTES = 128 * 1024 * 1024;
+
+/**
+ * A call each engine runs once when it starts (before any function's first call) through the
+ * same path as a function's calls, so that lazily compiled engine code and the prelude's
+ * functions are compiled then, not during a function's first call. Expected status: 201.
+ */
+export const WARM_UP_SOURCE = `export default { async fetch(request, env) {
+  const url = new URL(request.url), headers = new Headers(request.headers), text = await request.text();
+  console.log(url.searchParams.get("q"), headers.get("x-a"), new TextDecoder().decode(new TextEncoder().encode(text)));
+  return Response.json({ path: url.pathname, text, env, r: Math.random() }, { status: 201, headers: { "x-b": "1" } });
+} };`;
+export const WARM_UP_REQUEST: InvocationRequest = { method: "POST", path: "/warm", query: "q=1", headers: { "x-a": "a" }, body: utf8.encode("warm") };
+export const WARM_UP_CONTEXT: InvocationContext = { env: {}, secrets: new Map(), maxOutputBytes: 1 << 20, fuelLimit: undefined };

@@ -55,6 +55,9 @@ import {
   successResult,
   thrownByFunction,
   timedOut,
+  WARM_UP_CONTEXT,
+  WARM_UP_REQUEST,
+  WARM_UP_SOURCE,
 } from "../invocation.js";
 import { PRELUDE_SOURCE } from "../prelude/source.js";
 import { newEngineInstance, type EngineInstance } from "./engine.js";
@@ -86,19 +89,6 @@ const RANDOM_SOURCE = `(function () {
   }, writable: true, configurable: true, enumerable: false });
   return function reseed(s0, s1, s2, s3) { a = s0 | 0; b = s1 | 0; c = s2 | 0; d = s3 | 1; };
 })()`;
-
-/**
- * Run once per engine instance after its memory is captured: the engine's WebAssembly code is
- * compiled lazily, function by function, on first use, so without this the first real call would
- * pay for compiling the request/response paths (tens of ms).
- */
-const WARM_UP_SOURCE = `export default { async fetch(request, env) {
-  const url = new URL(request.url), headers = new Headers(request.headers), text = await request.text();
-  console.log(url.searchParams.get("q"), headers.get("x-a"), new TextDecoder().decode(new TextEncoder().encode(text)));
-  return Response.json({ path: url.pathname, text, env, r: Math.random() }, { status: 201, headers: { "x-b": "1" } });
-} };`;
-const WARM_UP_REQUEST: InvocationRequest = { method: "POST", path: "/warm", query: "q=1", headers: { "x-a": "a" }, body: new TextEncoder().encode("warm") };
-const WARM_UP_CONTEXT: InvocationContext = { env: {}, secrets: new Map(), maxOutputBytes: 1 << 20, fuelLimit: undefined };
 
 /** Why a call was stopped from the interrupt handler. */
 type Stop = "fuel" | "deadline" | undefined;
@@ -165,6 +155,8 @@ class QuickJsEngine {
 
   static async create(): Promise<QuickJsEngine> {
     const engine = new QuickJsEngine(await newEngineInstance());
+    // The engine's WebAssembly is compiled lazily, function by function: without this run the
+    // first real call would pay for compiling the request/response paths (tens of ms).
     engine.current = new Call(engine, new FunctionLog(), undefined, Number.POSITIVE_INFINITY);
     try {
       const output = runModule(engine, engine.current, WARM_UP_SOURCE, WARM_UP_REQUEST, WARM_UP_CONTEXT);

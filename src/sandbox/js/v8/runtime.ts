@@ -1,7 +1,14 @@
 /**
  * Engine `v8`: JavaScript functions in V8 isolates (isolated-vm). A worker keeps warm isolates
  * in a pool per memory limit; each call runs in a fresh context of one of them (a spare context,
- * prelude already run, is prepared after every call so the next call does not wait for it).
+ * prelude already run, is prepared on the isolate's thread after every call so the next call
+ * does not wait for it).
+ *
+ * The call itself uses isolated-vm's synchronous API on the worker's thread: compile (from the
+ * function's V8 code cache), instantiate, evaluate, dispatch, collect — no cross-thread hop per
+ * step. isolated-vm runs the isolate's microtasks before a synchronous call returns, and the
+ * call's timeout covers them; the sandbox has no timers or I/O, so a promise still pending then
+ * can never settle. While a call runs, the worker's thread waits for it (as for wasm functions).
  *
  * Limits: the isolate's heap limit (isolated-vm disposes an isolate that passes it; V8 may also
  * abort the whole process, which is why isolates live only in worker processes, which the gateway
@@ -22,6 +29,7 @@ import { asTfaasError, TfaasError } from "../../../shared/errors.js";
 import {
   decodeSource,
   DEFAULT_JS_MEMORY_BYTES,
+  type DispatchOutput,
   exactBuffer,
   failureResult,
   FunctionLog,
@@ -35,6 +43,9 @@ import {
   successResult,
   thrownByFunction,
   timedOut,
+  WARM_UP_CONTEXT,
+  WARM_UP_REQUEST,
+  WARM_UP_SOURCE,
 } from "../invocation.js";
 import { PRELUDE_SOURCE } from "../prelude/source.js";
 
@@ -43,6 +54,25 @@ const MIN_MEMORY_MB = 8;
 /** Idle isolates kept per memory limit. */
 const MAX_IDLE_ISOLATES = 4;
 
+/**
+ * Per context, after the prelude: `run(namespace, meta, body)` starts the dispatch and returns
+ * `collect()`, which — called after the microtasks ran — returns the dispatch's value or throws
+ * its error. Promise.prototype.then is captured before any function code runs.
+ */
+const CONTEXT_SOURCE = `(function (dispatch) {
+  "use strict";
+  var then = Function.prototype.call.bind(Promise.prototype.then);
+  return function run(namespace, meta, body) {
+    var settled = false, failed = false, outcome;
+    then(dispatch(namespace, meta, body), function (value) { settled = true; outcome = value; }, function (error) { settled = failed = true; outcome = error; });
+    return function collect() {
+      if (!settled) throw new Error("the function returned a promise that can never settle (there are no timers or I/O to wait for)");
+      if (failed) throw outcome;
+      return outcome;
+    };
+  };
+})(${PRELUDE_SOURCE})`;
+
 /** Where a context's host callbacks send their output: set per call. */
 interface CallSink {
   log: FunctionLog | undefined;
@@ -50,19 +80,22 @@ interface CallSink {
 
 interface WarmContext {
   context: ivm.Context;
-  dispatch: ivm.Reference;
+  run: ivm.Reference;
   sink: CallSink;
 }
 
 class WarmIsolate {
   readonly isolate: ivm.Isolate;
-  readonly #prelude: ivm.Script;
+  /** Set once the warm-up call ran in this isolate. */
+  warmed = false;
+  readonly #script: ivm.Script;
   #spare: Promise<WarmContext> | undefined;
 
   constructor(readonly memoryMb: number) {
     this.isolate = new ivm.Isolate({ memoryLimit: memoryMb });
-    this.#prelude = this.isolate.compileScriptSync(PRELUDE_SOURCE, { filename: "prelude.js" });
+    this.#script = this.isolate.compileScriptSync(CONTEXT_SOURCE, { filename: "prelude.js" });
     this.#spare = this.#newContext();
+    this.#spare.catch(() => (this.#spare = undefined));
   }
 
   /** A fresh context for one call; the next one starts being prepared at once. */
@@ -73,30 +106,28 @@ class WarmIsolate {
     return warm;
   }
 
+  /** Context, host functions and prelude: three tasks on the isolate's thread. */
   async #newContext(): Promise<WarmContext> {
     const context = await this.isolate.createContext();
     const sink: CallSink = { log: undefined };
-    const host = {
-      log: new ivm.Callback((text: string) => sink.log?.line(String(text))),
-      random: new ivm.Callback((length: number) => new ivm.ExternalCopy(exactBuffer(hostRandom(length))).copyInto({ release: true })),
-      digest: new ivm.Callback((algorithm: string, data: ArrayBuffer) =>
+    const host = [
+      new ivm.Callback((text: string) => sink.log?.line(String(text))),
+      new ivm.Callback((length: number) => new ivm.ExternalCopy(exactBuffer(hostRandom(length))).copyInto({ release: true })),
+      new ivm.Callback((algorithm: string, data: ArrayBuffer) =>
         new ivm.ExternalCopy(exactBuffer(hostDigest(String(algorithm), new Uint8Array(data)))).copyInto({ release: true }),
       ),
-      encode: new ivm.Callback((text: string) => new ivm.ExternalCopy(exactBuffer(hostEncode(String(text)))).copyInto({ release: true })),
-      decode: new ivm.Callback((data: ArrayBuffer, fatal: boolean) => {
+      new ivm.Callback((text: string) => new ivm.ExternalCopy(exactBuffer(hostEncode(String(text)))).copyInto({ release: true })),
+      new ivm.Callback((data: ArrayBuffer, fatal: boolean) => {
         try {
           return hostDecode(new Uint8Array(data), fatal === true);
         } catch {
           throw new TypeError("The encoded data was not valid UTF-8");
         }
       }),
-    };
-    await context.global.set("__tfaas_host", new ivm.ExternalCopy({}).copyInto({ release: true }));
-    const hostObject = (await context.global.get("__tfaas_host", { reference: true })) as ivm.Reference;
-    for (const [name, callback] of Object.entries(host)) await hostObject.set(name, callback);
-    hostObject.release();
-    const dispatch = (await this.#prelude.run(context, { reference: true })) as ivm.Reference;
-    return { context, dispatch, sink };
+    ];
+    await context.evalClosure("globalThis.__tfaas_host = { log: $0, random: $1, digest: $2, encode: $3, decode: $4 };", host);
+    const run = (await this.#script.run(context, { reference: true })) as ivm.Reference;
+    return { context, run, sink };
   }
 
   get usable(): boolean {
@@ -135,21 +166,53 @@ function describe(error: unknown): string {
   return String(error);
 }
 
-class V8Function implements PreparedFunction {
-  #cachedData: ivm.ExternalCopy<ArrayBuffer> | undefined;
+const memoryMbFor = (bytes: number) => Math.max(MIN_MEMORY_MB, Math.ceil(bytes / (1024 * 1024)));
 
+/** A module's source and V8 code cache (produced when it is prepared). */
+interface ModuleCode {
+  source: string;
+  cachedData: ivm.ExternalCopy<ArrayBuffer> | undefined;
+}
+
+/** Runs one call in a fresh context of `warm`; every step is a synchronous isolated-vm call. */
+async function runCall(warm: WarmIsolate, code: ModuleCode, request: InvocationRequest, context: InvocationContext, log: FunctionLog): Promise<DispatchOutput> {
+  const call = await warm.take();
+  call.sink.log = log;
+  const deadline = context.timeoutMs === undefined ? undefined : performance.now() + context.timeoutMs;
+  const limit = () => (deadline === undefined ? {} : { timeout: Math.max(1, Math.ceil(deadline - performance.now())) });
+  const held: Array<{ release(): void }> = [call.context, call.run];
+  try {
+    const module = warm.isolate.compileModuleSync(code.source, { filename: MODULE_NAME, ...(code.cachedData ? { cachedData: code.cachedData } : {}) });
+    held.push(module);
+    module.instantiateSync(call.context, (specifier) => {
+      throw new Error(`Cannot import ${JSON.stringify(specifier)}: a function is a single module without imports`);
+    });
+    module.evaluateSync(limit());
+    const body = new ivm.ExternalCopy(exactBuffer(request.body)).copyInto({ release: true });
+    const collect = call.run.applySync(undefined, [module.namespace.derefInto(), requestMeta(request, context), body], {
+      ...limit(),
+      result: { reference: true },
+    }) as ivm.Reference;
+    held.push(collect);
+    const [status, headersJson, bytes] = collect.applySync(undefined, [], { result: { copy: true } }) as [number, string, ArrayBuffer];
+    return { status, headersJson, body: new Uint8Array(bytes) };
+  } finally {
+    call.sink.log = undefined;
+    for (const reference of held) reference.release();
+  }
+}
+
+class V8Function implements PreparedFunction {
   constructor(
     private readonly pool: IsolatePool,
-    private readonly source: string,
+    private readonly code: ModuleCode,
     private readonly memoryLimitBytes: number,
   ) {}
 
   async invoke(request: InvocationRequest, context: InvocationContext): Promise<InvocationResult> {
-    const memoryMb = Math.max(MIN_MEMORY_MB, Math.ceil(this.memoryLimitBytes / (1024 * 1024)));
-    const warm = this.pool.acquire(memoryMb);
+    const warm = this.pool.acquire(memoryMbFor(this.memoryLimitBytes));
     const log = new FunctionLog();
     const cpuStart = warm.isolate.cpuTime;
-    let deadlineHit = false;
     const usage = (): InvocationUsage => {
       let heap = 0;
       let cpu = 0n;
@@ -159,53 +222,19 @@ class V8Function implements PreparedFunction {
       }
       return { fuel: null, weightsVersion: null, memoryPeakBytes: heap, pageFuelIntegral: null, ioBytesIn: request.body.length, ioBytesOut: 0, cpuTimeNs: Number(cpu) };
     };
-    const timeoutMs = context.timeoutMs;
-    const timer =
-      timeoutMs === undefined
-        ? undefined
-        : setTimeout(() => {
-            // Async continuations are outside isolated-vm's per-run timeout: disposing stops everything.
-            deadlineHit = true;
-            warm.dispose();
-          }, timeoutMs);
-    let call: WarmContext | undefined;
     try {
-      call = await warm.take();
-      call.sink.log = log;
-      const runOptions = timeoutMs === undefined ? {} : { timeout: Math.max(1, Math.ceil(timeoutMs)) };
-      const module = await warm.isolate.compileModule(this.source, {
-        filename: MODULE_NAME,
-        ...(this.#cachedData ? { cachedData: this.#cachedData } : { produceCachedData: true }),
-      });
-      const produced = (module as unknown as { cachedData?: ivm.ExternalCopy<ArrayBuffer> }).cachedData;
-      if (produced !== undefined && this.#cachedData === undefined) this.#cachedData = produced;
-      await module.instantiate(call.context, (specifier) => {
-        throw new Error(`Cannot import ${JSON.stringify(specifier)}: a function is a single module without imports`);
-      });
-      await module.evaluate(runOptions);
-      const output = (await call.dispatch.apply(
-        undefined,
-        [module.namespace.derefInto(), requestMeta(request, context), new ivm.ExternalCopy(exactBuffer(request.body)).copyInto({ release: true })],
-        { ...runOptions, result: { promise: true, copy: true } },
-      )) as [number, string, ArrayBuffer];
-      module.release();
-      return successResult({ status: output[0], headersJson: output[1], body: new Uint8Array(output[2]) }, context, log, usage());
+      return successResult(await runCall(warm, this.code, request, context, log), context, log, usage());
     } catch (error) {
-      return failureResult(this.classify(error, warm, deadlineHit, timeoutMs, log), log, usage());
+      return failureResult(this.classify(error, warm, context.timeoutMs, log), log, usage());
     } finally {
-      if (timer !== undefined) clearTimeout(timer);
-      if (call !== undefined) {
-        call.sink.log = undefined;
-        call.dispatch.release();
-        call.context.release();
-      }
       this.pool.release(warm);
     }
   }
 
-  private classify(error: unknown, warm: WarmIsolate, deadlineHit: boolean, timeoutMs: number | undefined, log: FunctionLog): TfaasError {
+  private classify(error: unknown, warm: WarmIsolate, timeoutMs: number | undefined, log: FunctionLog): TfaasError {
     const message = error instanceof Error ? error.message : String(error);
-    if (deadlineHit || /Script execution timed out/.test(message)) {
+    if (/Script execution timed out/.test(message)) {
+      // Terminated mid-call: the isolate goes rather than be reused in an unknown state.
       warm.dispose();
       return timedOut(timeoutMs ?? 0);
     }
@@ -224,20 +253,33 @@ class V8Runtime implements Runtime {
   readonly kind = "v8";
   readonly #pool = new IsolatePool();
 
+  /**
+   * Compiles the module (syntax errors surface now) and keeps V8's code cache for its calls; a
+   * new isolate also runs the warm-up call, so the function's first call finds it compiled.
+   */
   async prepare(bytes: Uint8Array, options: PrepareOptions): Promise<PreparedFunction> {
     const source = decodeSource(bytes);
     const memoryLimitBytes = options.memoryLimitBytes ?? DEFAULT_JS_MEMORY_BYTES;
-    const warm = this.#pool.acquire(Math.max(MIN_MEMORY_MB, Math.ceil(memoryLimitBytes / (1024 * 1024))));
+    const warm = this.#pool.acquire(memoryMbFor(memoryLimitBytes));
     try {
-      // Compile only: syntax errors surface now, not at the first call.
-      (await warm.isolate.compileModule(source, { filename: MODULE_NAME })).release();
-    } catch (error) {
-      const detail = error instanceof Error ? error.message : String(error);
-      throw new TfaasError("invalid-artifact", `Cannot prepare: the module does not compile: ${detail}`, { cause: error });
+      let cachedData: ivm.ExternalCopy<ArrayBuffer> | undefined;
+      try {
+        const module = warm.isolate.compileModuleSync(source, { filename: MODULE_NAME, produceCachedData: true });
+        cachedData = (module as unknown as { cachedData?: ivm.ExternalCopy<ArrayBuffer> }).cachedData;
+        module.release();
+      } catch (error) {
+        const detail = error instanceof Error ? error.message : String(error);
+        throw new TfaasError("invalid-artifact", `Cannot prepare: the module does not compile: ${detail}`, { cause: error });
+      }
+      if (!warm.warmed) {
+        const output = await runCall(warm, { source: WARM_UP_SOURCE, cachedData: undefined }, WARM_UP_REQUEST, WARM_UP_CONTEXT, new FunctionLog());
+        if (output.status !== 201) throw new TfaasError("internal", `Cannot warm up V8: current status is ${output.status}`);
+        warm.warmed = true;
+      }
+      return new V8Function(this.#pool, { source, cachedData }, memoryLimitBytes);
     } finally {
       this.#pool.release(warm);
     }
-    return new V8Function(this.#pool, source, memoryLimitBytes);
   }
 }
 
