@@ -16,11 +16,13 @@ import type { ReceiptsSetting } from "./config.js";
 import type { WireReceipt } from "./wire.js";
 
 /**
- * Batched mode closes a batch at this many receipts, when the worker is idle, or 5 ms after its
- * first receipt. Small on purpose: under closed-loop load with fewer clients than a batch holds,
- * calls waiting for their batch starve the worker of new work until it idles; 16 receipts per
- * signature already make the signature a minor part of a receipt's cost.
+ * Batched mode closes a batch at 16 receipts, after its first receipt has waited 1 ms, or when
+ * the worker has no further call queued (the signer's own 5 ms timer is the last resort). The
+ * bounds are small on purpose: a call's response waits for its batch, and under closed-loop load a
+ * worker whose answers wait gets no new work until it idles. Cheap calls still share a signature
+ * among many; slow calls add at most about a millisecond.
  */
+export const MAX_BATCH_HOLD_MS = 1;
 export const WORKER_BATCH_SIZE = 16;
 
 export interface CallFacts {
@@ -47,6 +49,9 @@ export class WorkerReceipts {
   readonly #signer: ReceiptSigner | undefined;
   #queued = 0;
   #flushScheduled = false;
+  /** Receipts in the open batch, as far as this object closed batches, and when the batch opened. */
+  #open = 0;
+  #openedAt = 0;
 
   constructor(options: { workerId: string; privateKey: KeyObject; mode: ReceiptsSetting }) {
     this.#signer =
@@ -94,10 +99,19 @@ export class WorkerReceipts {
       },
       status: facts.status,
     });
-    this.#flushWhenIdle();
+    if (this.#signer.mode === "batched") {
+      if (this.#open++ === 0) this.#openedAt = performance.now();
+      if (this.#open >= WORKER_BATCH_SIZE || performance.now() - this.#openedAt >= MAX_BATCH_HOLD_MS) this.#flush();
+      else this.#flushWhenIdle();
+    }
     // Encoded here, where the signer's raw parts are at hand: the gateway only relays strings.
     const receipt = await pending;
     return { header: encodeReceiptHeader(receipt), json: JSON.stringify(receipt) };
+  }
+
+  #flush(): void {
+    this.#open = 0;
+    this.#signer?.flush();
   }
 
   /** Signs what is pending and refuses more; before the worker exits. */
@@ -110,7 +124,7 @@ export class WorkerReceipts {
     this.#flushScheduled = true;
     setImmediate(() => {
       this.#flushScheduled = false;
-      if (this.#queued === 0) this.#signer?.flush();
+      if (this.#queued === 0) this.#flush();
     });
   }
 }
