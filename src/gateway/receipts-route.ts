@@ -37,7 +37,12 @@ export function receiptsRoutes(store: UsageStore, pending: BatchWriter<UsageReco
       auth: true,
       methods: {
         GET: async ({ res, params }) => {
-          const callId = decodeURIComponent(params[0]!);
+          let callId: string;
+          try {
+            callId = decodeURIComponent(params[0]!);
+          } catch {
+            throw new TfaasError("invalid-request", "Cannot find a receipt: current call id is not valid percent-encoding");
+          }
           await pending.flush();
           const record = await store.get(callId);
           if (record?.receipt === undefined) throw new TfaasError("not-found", `Cannot find a receipt for call ${JSON.stringify(callId.slice(0, 128))}`);
