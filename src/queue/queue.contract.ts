@@ -4,7 +4,8 @@
  * it as a restarted process would, and disposes of whatever it created.
  */
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { TfaasError, type ErrorCode } from "../shared/errors.js";
+import { expectTfaasError } from "../shared/expect-error.js";
+import type { TfaasError } from "../shared/errors.js";
 import type { CallResult, NewCall, Queue } from "./queue.js";
 
 export interface OpenedQueue {
@@ -14,17 +15,7 @@ export interface OpenedQueue {
   dispose(): Promise<void>;
 }
 
-export async function expectTfaasError(promise: Promise<unknown>, code: ErrorCode, messageIncludes?: string): Promise<TfaasError> {
-  const error: unknown = await promise.then(
-    () => undefined,
-    (rejection: unknown) => rejection,
-  );
-  expect(error).toBeInstanceOf(TfaasError);
-  const failure = error as TfaasError;
-  expect(failure.code).toBe(code);
-  if (messageIncludes !== undefined) expect(failure.message).toContain(messageIncludes);
-  return failure;
-}
+export { expectTfaasError };
 
 const T0 = Date.parse("2024-05-01T10:00:00.000Z");
 const utf8 = (text: string): Uint8Array => new TextEncoder().encode(text);

@@ -4,8 +4,8 @@
  * whatever it created.
  */
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { expectTfaasError } from "../shared/expect-error.js";
 import { Defaults } from "../shared/constants.js";
-import { TfaasError, type ErrorCode } from "../shared/errors.js";
 import type { FunctionRecord } from "../shared/function.js";
 import type { LogEntry, Store, UsageRecord } from "./index.js";
 
@@ -14,17 +14,7 @@ export interface OpenedStore {
   dispose(): Promise<void>;
 }
 
-export async function expectTfaasError(promise: Promise<unknown>, code: ErrorCode, messageIncludes?: string): Promise<TfaasError> {
-  const error: unknown = await promise.then(
-    () => undefined,
-    (rejection: unknown) => rejection,
-  );
-  expect(error).toBeInstanceOf(TfaasError);
-  const tfaasError = error as TfaasError;
-  expect(tfaasError.code).toBe(code);
-  if (messageIncludes !== undefined) expect(tfaasError.message).toContain(messageIncludes);
-  return tfaasError;
-}
+export { expectTfaasError };
 
 const hex = (bytes: Uint8Array): string => Buffer.from(bytes).toString("hex");
 const utf8 = (text: string): Uint8Array => new TextEncoder().encode(text);
