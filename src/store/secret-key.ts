@@ -7,10 +7,9 @@
  * every secret in the database; keeping the file and the database apart is the operator's job.
  */
 import { randomBytes } from "node:crypto";
-import { constants, promises as fs } from "node:fs";
-import { dirname } from "node:path";
+import { promises as fs } from "node:fs";
 import { TfaasError } from "../shared/errors.js";
-import { fsyncDirectory, isErrnoException } from "./fs-sync.js";
+import { createFileOnce, isErrnoException } from "../shared/files.js";
 
 export const SECRET_KEY_BYTES = 32;
 
@@ -26,23 +25,8 @@ export async function loadOrCreateSecretKey(path: string): Promise<Buffer> {
 }
 
 async function createSecretKey(path: string): Promise<void> {
-  const temporary = `${path}.${randomBytes(8).toString("hex")}.tmp`;
-  const handle = await fs.open(temporary, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o600);
-  try {
-    await handle.writeFile(randomBytes(SECRET_KEY_BYTES));
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-  try {
-    await fs.link(temporary, path);
-  } catch (error) {
-    // Another process created the key first; theirs is the key.
-    if (!isErrnoException(error) || error.code !== "EEXIST") throw error;
-  } finally {
-    await fs.rm(temporary, { force: true });
-  }
-  await fsyncDirectory(dirname(path));
+  // Another process may create the key first; then theirs is the key.
+  await createFileOnce(path, randomBytes(SECRET_KEY_BYTES));
 }
 
 async function readSecretKey(path: string): Promise<Buffer> {

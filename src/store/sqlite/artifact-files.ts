@@ -6,7 +6,7 @@
 import { randomBytes } from "node:crypto";
 import { constants, promises as fs } from "node:fs";
 import { join } from "node:path";
-import { fsyncDirectory, isErrnoException } from "../fs-sync.js";
+import { fsyncDirectory, isErrnoException } from "../../shared/files.js";
 
 const TEMPORARY_PREFIX = ".tmp-";
 /** Temporaries this old belong to a writer that crashed, not to one still writing. */

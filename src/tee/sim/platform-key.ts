@@ -6,10 +6,11 @@
  * Guarantee stops here: this key sits on the host's disk. Anyone who can read the file (the
  * operator, root, a backup) can sign sim evidence for any measurement and any keys.
  */
-import { createPrivateKey, createPublicKey, generateKeyPairSync, randomBytes, type KeyObject } from "node:crypto";
-import { constants, promises as fs } from "node:fs";
+import { createPrivateKey, createPublicKey, generateKeyPairSync, type KeyObject } from "node:crypto";
+import { promises as fs } from "node:fs";
 import { join } from "node:path";
 import { TfaasError } from "../../shared/errors.js";
+import { createFileOnce } from "../../shared/files.js";
 import { rawEd25519PublicKey } from "./evidence.js";
 
 export const SIM_PLATFORM_KEY_FILE = "tee-sim-platform.key";
@@ -32,23 +33,9 @@ export async function loadOrCreateSimPlatformKey(dataDir: string): Promise<SimPl
     if (errorCode(error) !== "ENOENT") throw error;
   }
   await fs.mkdir(dataDir, { recursive: true });
-  const temporary = `${path}.${randomBytes(8).toString("hex")}.tmp`;
-  const handle = await fs.open(temporary, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o600);
-  try {
-    const { privateKey } = generateKeyPairSync("ed25519");
-    await handle.writeFile(privateKey.export({ format: "pem", type: "pkcs8" }));
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-  try {
-    await fs.link(temporary, path);
-  } catch (error) {
-    // Another process created the key first; theirs is the key.
-    if (errorCode(error) !== "EEXIST") throw error;
-  } finally {
-    await fs.rm(temporary, { force: true });
-  }
+  // Another process may create the key first; then theirs is the key.
+  const { privateKey } = generateKeyPairSync("ed25519");
+  await createFileOnce(path, privateKey.export({ format: "pem", type: "pkcs8" }) as string);
   return readKey(path);
 }
 
