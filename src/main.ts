@@ -13,8 +13,11 @@ import { createGateway, type Gateway } from "./gateway/index.js";
 import type { SystemInfo } from "./gateway/system.js";
 import { TfaasError } from "./shared/errors.js";
 import { log } from "./shared/log.js";
-import { openSqliteQueue } from "./queue/index.js";
-import { openSqliteStore } from "./store/index.js";
+import { followCluster, openDistributedBackends } from "./distributed/index.js";
+import { redactNatsUrl } from "./store/nats/index.js";
+import { openSqliteQueue, type Queue } from "./queue/index.js";
+import { openSqliteStore, type Store } from "./store/index.js";
+import type { Dispatch } from "./worker/dispatch.js";
 import { WorkerPool } from "./worker/pool.js";
 
 export interface Platform {
@@ -29,7 +32,7 @@ export interface Platform {
 
 const packageRoot = fileURLToPath(new URL("../", import.meta.url));
 
-function systemInfo(): SystemInfo {
+function systemInfo(orchestration: SystemInfo["orchestration"]): SystemInfo {
   const { version } = JSON.parse(readFileSync(path.join(packageRoot, "package.json"), "utf8")) as { version: string };
   let sha = "unknown";
   try {
@@ -39,7 +42,7 @@ function systemInfo(): SystemInfo {
   } catch {
     // Not a git checkout (an installed package): the release alone identifies the build.
   }
-  return { release: version, sha };
+  return { release: version, sha, orchestration };
 }
 
 /** The admin password: from the environment, else generated once and kept (mode 0600) in the data directory. */
@@ -59,29 +62,25 @@ function adminPassword(config: PlatformConfig): { password: string; file: string
 export async function startPlatform(config: PlatformConfig): Promise<Platform> {
   mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
   await checkTeeDevice(config.attestation);
-  const store = await openSqliteStore({ dataDir: config.dataDir, maxLogEntriesPerFunction: config.maxLogEntriesPerFunction });
-  const queue = await openSqliteQueue({ dataDir: config.dataDir, maxDepth: config.async.maxDepth, synchronous: config.async.sync });
+  const backends = config.nats === undefined ? await embeddedBackends(config) : await distributedBackends(config, config.nats);
+  const { store, queue, dispatch } = backends;
   const { password, file } = adminPassword(config);
-  const pool = new WorkerPool({
-    size: config.workers,
-    env: workerEnvironment(config.attestation, config.dataDir),
-    onRestart: (instance) => gateway.metrics.workerRestarts.labels(instance).inc(),
-  });
   const gateway: Gateway = await createGateway({
     config,
     store,
-    pool,
+    dispatch,
     queue,
     credentials: { user: config.adminUser, password },
-    info: systemInfo(),
+    info: systemInfo(config.nats === undefined ? "embedded" : "nats"),
   });
+  const following = await backends.follow(gateway);
   let address;
   try {
     address = await gateway.listen(config.port, config.host);
   } catch (error) {
-    await pool.close();
-    await queue.close();
-    await store.close();
+    following.stop();
+    await dispatch.close();
+    await backends.close();
     throw new TfaasError("unavailable", `Cannot listen on ${config.host}:${config.port}: ${(error as Error).message}`);
   }
   const host = address.family === "IPv6" ? `[${address.address}]` : address.address;
@@ -92,11 +91,62 @@ export async function startPlatform(config: PlatformConfig): Promise<Platform> {
     passwordFile: file,
     gateway,
     close: async () => {
+      following.stop();
       await gateway.close();
-      await pool.close();
+      await dispatch.close();
+      await backends.close();
+    },
+  };
+}
+
+interface Backends {
+  store: Store;
+  queue: Queue;
+  dispatch: Dispatch;
+  /** Starts learning what other gateways do (distributed mode); nothing to follow when embedded. */
+  follow(gateway: Gateway): Promise<{ stop(): void }>;
+  /** Closes queue and store (the dispatch is closed first, by the caller). */
+  close(): Promise<void>;
+}
+
+/** One machine: SQLite store and queue, worker child processes. */
+async function embeddedBackends(config: PlatformConfig): Promise<Backends> {
+  const store = await openSqliteStore({ dataDir: config.dataDir, maxLogEntriesPerFunction: config.maxLogEntriesPerFunction });
+  const queue = await openSqliteQueue({ dataDir: config.dataDir, maxDepth: config.async.maxDepth, synchronous: config.async.sync });
+  let gateway: Gateway | undefined;
+  const pool = new WorkerPool({
+    size: config.workers,
+    env: workerEnvironment(config.attestation, config.dataDir),
+    onRestart: (instance) => gateway?.metrics.workerRestarts.labels(instance).inc(),
+  });
+  return {
+    store,
+    queue,
+    dispatch: pool,
+    follow: async (created) => {
+      gateway = created;
+      return { stop: () => undefined };
+    },
+    close: async () => {
       await queue.close();
       await store.close();
     },
+  };
+}
+
+/** Many machines: NATS JetStream store and queue, calls to `tfaas worker` processes over NATS. */
+async function distributedBackends(config: PlatformConfig, nats: NonNullable<PlatformConfig["nats"]>): Promise<Backends> {
+  const backends = await openDistributedBackends({
+    url: nats.url,
+    replicas: nats.replicas,
+    secretKeyFile: config.secretsKeyFile ?? path.join(config.dataDir, "secrets.key"),
+    maxDepth: config.async.maxDepth,
+    ackWaitMs: nats.ackWaitMs,
+  });
+  return {
+    ...backends,
+    follow: (gateway) =>
+      followCluster({ connection: backends.connection, prefix: backends.prefix, registry: gateway.registry, queue: backends.queue, dispatcher: gateway.asyncDispatcher }),
   };
 }
 
@@ -107,12 +157,14 @@ export interface UpOptions {
   workers?: number | undefined;
   tee?: string | undefined;
   receipts?: string | undefined;
+  /** NATS URL: distributed mode (stands in for TFAAS_NATS_URL). */
+  nats?: string | undefined;
 }
 
 export async function up(options: UpOptions): Promise<void> {
   const overrides: ConfigOverrides = { port: options.port, host: options.host, dataDir: options.dataDir, workers: options.workers };
   // --tee and --receipts stand in for TFAAS_TEE and TFAAS_RECEIPTS; the schema checks them.
-  const env = { ...process.env, ...(options.tee !== undefined ? { TFAAS_TEE: options.tee } : {}), ...(options.receipts !== undefined ? { TFAAS_RECEIPTS: options.receipts } : {}) };
+  const env = { ...process.env, ...(options.tee !== undefined ? { TFAAS_TEE: options.tee } : {}), ...(options.receipts !== undefined ? { TFAAS_RECEIPTS: options.receipts } : {}), ...(options.nats !== undefined ? { TFAAS_NATS_URL: options.nats } : {}) };
   const config = loadConfig(overrides, env);
   const platform = await startPlatform(config);
   const out = process.stdout;
@@ -124,7 +176,7 @@ export async function up(options: UpOptions): Promise<void> {
       ? `Admin password: kept in ${platform.passwordFile} (mode 0600)\n`
       : "Admin password: from TFAAS_ADMIN_PASSWORD\n",
   );
-  out.write(`Workers: ${config.workers}\n`);
+  out.write(config.nats === undefined ? `Workers: ${config.workers}\n` : `Workers: tfaas worker processes on NATS at ${redactNatsUrl(config.nats.url)}\n`);
   out.write(`TEE: ${config.attestation.tee}; receipts: ${config.attestation.receipts}\n`);
   if (config.attestation.tee === "sim") out.write(`WARNING: ${SIM_WARNING}\n`);
   out.write(`ready: ${platform.url}\n`);

@@ -13,6 +13,7 @@ import { registerSecrets } from "./commands/secrets.js";
 import { registerUp } from "./commands/up.js";
 import { registerUsage } from "./commands/usage.js";
 import { clientVersion, registerVersion } from "./commands/version.js";
+import { registerWorker } from "./commands/worker.js";
 import type { CliIo } from "./io.js";
 import { processIo } from "./io.js";
 import { errorLine } from "./report.js";
@@ -30,6 +31,7 @@ export function createProgram(io: CliIo): Command {
       outputError: (text, write) => write(`tfaas: ${text.replace(/^error: /, "")}`),
     });
   registerUp(program);
+  registerWorker(program);
   registerLogin(program, io);
   registerProject(program, io);
   registerInvoke(program, io);

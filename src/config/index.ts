@@ -42,6 +42,19 @@ const configSchema = z.object({
     callbackDeny: z.array(z.string()),
     sync: z.enum(["full", "normal"]),
   }),
+  /** Distributed mode (docs/distributed.md), from TFAAS_NATS_URL / `--nats`; absent means embedded. */
+  nats: z
+    .object({
+      /** One URL or several, comma-separated; credentials in it are never logged. */
+      url: z.string().min(1),
+      /** TFAAS_NATS_REPLICAS: copies of every stream and bucket: 1 (one server) or 3/5 (a cluster). */
+      replicas: z.union([z.literal(1), z.literal(3), z.literal(5)]),
+      /** TFAAS_NATS_ACK_WAIT: how long a vanished gateway's running async calls stay leased before another gateway runs them again. */
+      ackWaitMs: z.number().int().min(300),
+    })
+    .optional(),
+  /** TFAAS_SECRETS_KEY_FILE: the 32-byte key sealing secrets in NATS; default `<data-dir>/secrets.key` (distributed mode only). */
+  secretsKeyFile: z.string().min(1).optional(),
 });
 
 export type PlatformConfig = z.infer<typeof configSchema>;
@@ -133,6 +146,8 @@ export function loadConfig(overrides: ConfigOverrides = {}, env: NodeJS.ProcessE
     fuelLimit: env.TFAAS_FUEL_LIMIT || Defaults.fuelLimit,
     async: asyncFromEnv(env),
     attestation: attestationFromEnv(env),
+    ...(env.TFAAS_NATS_URL ? { nats: { url: env.TFAAS_NATS_URL, replicas: intFromEnv(env, "TFAAS_NATS_REPLICAS") ?? 1, ackWaitMs: durationFromEnv(env, "TFAAS_NATS_ACK_WAIT") ?? 30_000 } } : {}),
+    ...(env.TFAAS_SECRETS_KEY_FILE ? { secretsKeyFile: env.TFAAS_SECRETS_KEY_FILE } : {}),
     ...defined,
   };
   if (candidate.adminPassword === undefined) delete (candidate as { adminPassword?: string }).adminPassword;

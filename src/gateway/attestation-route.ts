@@ -7,7 +7,7 @@
  */
 import { SIM_PLATFORM_KEY_NOTICE, SIM_WARNING, type AttestationAnswer, type WorkerAttestation } from "../attestation/index.js";
 import { TfaasError } from "../shared/errors.js";
-import type { WorkerPool } from "../worker/pool.js";
+import type { Dispatch } from "../worker/dispatch.js";
 import { sendJson, type Route } from "./http.js";
 
 /** 16–64 bytes, as the binding allows. */
@@ -19,7 +19,7 @@ function base64(bytes: Uint8Array): string {
   return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("base64");
 }
 
-export function attestationRoute(pool: WorkerPool): Route {
+export function attestationRoute(dispatch: Dispatch): Route {
   return {
     pattern: /^\/system\/attestation$/,
     auth: true,
@@ -31,7 +31,7 @@ export function attestationRoute(pool: WorkerPool): Route {
           throw new TfaasError("invalid-request", `Cannot attest: nonce must be 32–128 hex digits (16–64 bytes), current value is ${shown}`);
         }
         const nonce = given.toLowerCase();
-        const answers = await pool.attest(new Uint8Array(Buffer.from(nonce, "hex")), ATTEST_TIMEOUT_MS);
+        const answers = await dispatch.attest(new Uint8Array(Buffer.from(nonce, "hex")), ATTEST_TIMEOUT_MS);
         const workers: WorkerAttestation[] = [];
         const unavailable: AttestationAnswer["unavailable"] = [];
         for (const answer of answers) {

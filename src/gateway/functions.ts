@@ -12,7 +12,8 @@ import { qualifiedName } from "../shared/function.js";
 import { log } from "../shared/log.js";
 import { parseDurationMs, parseQuantityBytes } from "../shared/units.js";
 import type { Store } from "../store/index.js";
-import type { FunctionSpec, WorkerPool } from "../worker/pool.js";
+import type { Dispatch } from "../worker/dispatch.js";
+import type { FunctionSpec } from "../worker/protocol.js";
 
 /** What the hot path needs, derived once per revision. */
 export interface FunctionSettings {
@@ -38,7 +39,7 @@ export interface LiveFunction {
 
 export interface RegistryOptions {
   store: Store;
-  pool: WorkerPool;
+  dispatch: Dispatch;
   defaultExecTimeoutMs: number;
   defaultFuelLimit: bigint;
   maxOutputBytes: number;
@@ -133,6 +134,35 @@ export class FunctionRegistry {
     }
   }
 
+  /**
+   * Brings memory in line with the store after another gateway changed it (distributed mode):
+   * new or newer records are placed, vanished ones removed. A record older than what this gateway
+   * holds (a list read before its own write) is ignored; the next refresh sees the write.
+   */
+  async refresh(): Promise<void> {
+    const seen = new Set<string>();
+    for (const record of await this.options.store.functions.list(DEFAULT_NAMESPACE)) {
+      const id = qualifiedName(record.name, record.namespace);
+      seen.add(id);
+      const current = this.live.get(id);
+      if (current && (record.revision < current.record.revision || (record.revision === current.record.revision && record.replicas === current.record.replicas))) continue;
+      try {
+        const settings = settingsOf(record.deployment, this.defaults);
+        const fn: LiveFunction = { id, record, settings, inflight: current?.inflight ?? 0, invocations: current?.invocations ?? 0 };
+        this.live.set(id, fn);
+        await this.place(fn);
+      } catch (error) {
+        log.error("cannot refresh function", { function: record.name, error });
+      }
+    }
+    for (const id of this.live.keys()) {
+      if (seen.has(id)) continue;
+      this.live.delete(id);
+      this.options.dispatch.remove(id);
+      this.options.onReplicas?.(id, 0);
+    }
+  }
+
   get(name: string, namespace: string = DEFAULT_NAMESPACE): LiveFunction | undefined {
     return this.live.get(qualifiedName(name, namespace));
   }
@@ -180,7 +210,7 @@ export class FunctionRegistry {
     await this.options.store.functions.remove(name, namespace);
     await this.options.store.logs.removeFunction(name, namespace);
     this.live.delete(fn.id);
-    this.options.pool.remove(fn.id);
+    this.options.dispatch.remove(fn.id);
     this.options.onReplicas?.(fn.id, 0);
   }
 
@@ -211,7 +241,7 @@ export class FunctionRegistry {
       labels: { ...deployment.labels, faas_function: name },
       invocationCount: fn.invocations,
       replicas,
-      availableReplicas: this.options.pool.availableReplicas(fn.id),
+      availableReplicas: this.options.dispatch.availableReplicas(fn.id),
       createdAt,
     };
   }
@@ -237,7 +267,7 @@ export class FunctionRegistry {
 
   private async place(fn: LiveFunction): Promise<void> {
     const spec = await this.specOf(fn);
-    this.options.pool.place(fn.id, spec, fn.record.replicas);
+    this.options.dispatch.place(fn.id, spec, fn.record.replicas);
     this.options.onReplicas?.(fn.id, fn.record.replicas);
   }
 

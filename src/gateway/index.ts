@@ -1,15 +1,15 @@
 /**
  * The gateway: the OpenFaaS REST API plus TFaaS' extensions, on node:http. It is composed here
- * from its routes; the store, the worker pool and the credentials come from src/main.ts.
+ * from its routes; the store, the workers (a Dispatch) and the credentials come from src/main.ts.
  */
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import type { PlatformConfig } from "../config/index.js";
-import type { Queue } from "../queue/index.js";
+import type { Dispatcher, Queue } from "../queue/index.js";
 import { Headers } from "../shared/constants.js";
 import { TfaasError } from "../shared/errors.js";
 import type { Store, UsageRecord } from "../store/index.js";
-import type { WorkerPool } from "../worker/pool.js";
+import type { Dispatch } from "../worker/dispatch.js";
 import { artifactRoutes } from "./artifacts-route.js";
 import { attestationRoute } from "./attestation-route.js";
 import { createAsyncInvocations } from "./async-route.js";
@@ -29,7 +29,8 @@ import { systemRoutes, type SystemInfo } from "./system.js";
 export interface GatewayOptions {
   config: PlatformConfig;
   store: Store;
-  pool: WorkerPool;
+  /** The workers: the embedded WorkerPool or the distributed NATS dispatch. */
+  dispatch: Dispatch;
   /** Durable asynchronous calls; the gateway runs them while it is up. */
   queue: Queue;
   credentials: Credentials;
@@ -41,15 +42,17 @@ export interface Gateway {
   registry: FunctionRegistry;
   invoker: Invoker;
   metrics: GatewayMetrics;
+  /** Runs queued async calls; distributed mode tells it of calls other gateways enqueued. */
+  asyncDispatcher: Dispatcher;
   listen(port: number, host: string): Promise<AddressInfo>;
   close(): Promise<void>;
 }
 
-export async function createGateway({ config, store, pool, queue, credentials, info }: GatewayOptions): Promise<Gateway> {
+export async function createGateway({ config, store, dispatch, queue, credentials, info }: GatewayOptions): Promise<Gateway> {
   const metrics = createMetrics();
   const registry = new FunctionRegistry({
     store,
-    pool,
+    dispatch,
     defaultExecTimeoutMs: config.execTimeoutMs,
     defaultFuelLimit: BigInt(config.fuelLimit),
     maxOutputBytes: config.maxOutputBytes,
@@ -58,7 +61,7 @@ export async function createGateway({ config, store, pool, queue, credentials, i
   const logs = new FunctionLogs(store.logs);
   const authorized = createBasicAuth(credentials);
   const usage = new BatchWriter<UsageRecord>({ what: "usage records", write: (records) => store.usage.append(records) });
-  const invoker = new Invoker({ registry, pool, logs, metrics, usage });
+  const invoker = new Invoker({ registry, dispatch, logs, metrics, usage });
   const asyncCalls = createAsyncInvocations({ config, queue, registry, invoker, authorized, metrics: metrics.registry });
 
   const routes: Route[] = [
@@ -78,7 +81,7 @@ export async function createGateway({ config, store, pool, queue, credentials, i
     ...artifactRoutes(store.artifacts, config.maxArtifactBytes),
     logsRoute(registry, store.logs, logs),
     usageRoute(store.usage, usage),
-    attestationRoute(pool),
+    attestationRoute(dispatch),
     ...receiptsRoutes(store.usage, usage),
     ...asyncCalls.routes,
   ];
@@ -105,7 +108,7 @@ export async function createGateway({ config, store, pool, queue, credentials, i
   });
   server.keepAliveTimeout = 65_000;
 
-  await pool.start();
+  await dispatch.start();
   await registry.restore();
   await asyncCalls.start();
 
@@ -114,6 +117,7 @@ export async function createGateway({ config, store, pool, queue, credentials, i
     registry,
     invoker,
     metrics,
+    asyncDispatcher: asyncCalls.dispatcher,
     listen: (port, host) =>
       new Promise((resolve, reject) => {
         server.once("error", reject);

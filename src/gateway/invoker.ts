@@ -9,7 +9,7 @@ import type { InvocationRequest, InvocationUsage } from "../sandbox/index.js";
 import type { UsageRecord } from "../store/index.js";
 import { Headers } from "../shared/constants.js";
 import { TfaasError, asTfaasError } from "../shared/errors.js";
-import type { WorkerPool } from "../worker/pool.js";
+import type { Dispatch } from "../worker/dispatch.js";
 import type { BatchWriter } from "./batch-writer.js";
 import type { FunctionRegistry, LiveFunction } from "./functions.js";
 import type { FunctionLogs } from "./logs.js";
@@ -25,7 +25,7 @@ export interface CallOutcome {
 
 export interface InvokerDeps {
   registry: FunctionRegistry;
-  pool: WorkerPool;
+  dispatch: Dispatch;
   logs: FunctionLogs;
   metrics: GatewayMetrics;
   usage: BatchWriter<UsageRecord>;
@@ -36,7 +36,7 @@ export class Invoker {
 
   /** `readBody` runs once the call holds its in-flight slot, so a body over the limit is counted like any failure. */
   async call(fn: LiveFunction, request: Omit<InvocationRequest, "body">, readBody: () => Promise<Uint8Array>, callId: string): Promise<CallOutcome> {
-    const { registry, pool, logs, metrics, usage } = this.deps;
+    const { registry, dispatch, logs, metrics, usage } = this.deps;
     const started = process.hrtime.bigint();
     const max = fn.settings.maxInflight;
     if (max !== undefined && fn.inflight >= max) {
@@ -49,7 +49,7 @@ export class Invoker {
     try {
       const body = await readBody();
       if (fn.record.replicas === 0) await registry.scale(fn, 1);
-      const result = await pool.invoke(fn.id, { ...request, body }, fn.settings.execTimeoutMs);
+      const result = await dispatch.invoke(fn.id, { ...request, body }, fn.settings.execTimeoutMs);
       if (result.stderr) logs.record(fn.record.name, fn.record.namespace, result.instance, result.stderr);
       const headers = result.headers;
       if (!Object.keys(headers).some((key) => key.toLowerCase() === "content-type")) {

@@ -29,6 +29,8 @@ const secretNameSchema = z.object({ name: nameSchema, namespace: z.string().opti
 export interface SystemInfo {
   release: string;
   sha: string;
+  /** `embedded` (one machine) or `nats` (distributed mode). */
+  orchestration: "embedded" | "nats";
 }
 
 export function systemRoutes(registry: FunctionRegistry, store: Store, info: SystemInfo): Route[] {
@@ -43,7 +45,7 @@ export function systemRoutes(registry: FunctionRegistry, store: Store, info: Sys
       methods: {
         GET: ({ res }) =>
           sendJson(res, 200, {
-            provider: { provider: "tfaas", orchestration: "embedded", version: { release: info.release, sha: info.sha } },
+            provider: { provider: "tfaas", orchestration: info.orchestration, version: { release: info.release, sha: info.sha } },
             version: { release: info.release, sha: info.sha, commit_message: "" },
             arch: process.arch === "x64" ? "x86_64" : process.arch,
           }),

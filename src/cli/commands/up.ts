@@ -13,6 +13,7 @@ interface UpFlags {
   workers?: number;
   tee?: string;
   receipts?: string;
+  nats?: string;
 }
 
 export function registerUp(program: Command): void {
@@ -25,9 +26,10 @@ export function registerUp(program: Command): void {
     .option("--workers <n>", "number of worker processes (env: TFAAS_WORKERS; default: one per CPU)", parseInteger(1, 256))
     .option("--tee <type>", "workers' TEE: sim (SIMULATED, no protection), sev-snp, tdx or sgx (env: TFAAS_TEE; default: sim)")
     .option("--receipts <mode>", "signed receipts per call: each, batched or off (env: TFAAS_RECEIPTS; default: batched)")
+    .option("--nats <url>", "distributed mode: NATS JetStream URL(s), comma-separated; workers join with `tfaas worker` (env: TFAAS_NATS_URL)")
     .action(async (flags: UpFlags) => {
       // Loaded on demand: the platform's modules are heavy and no other command needs them.
       const { up } = await import("../../main.js");
-      await up({ port: flags.port, host: flags.host, dataDir: flags.dataDir, workers: flags.workers, tee: flags.tee, receipts: flags.receipts });
+      await up({ port: flags.port, host: flags.host, dataDir: flags.dataDir, workers: flags.workers, tee: flags.tee, receipts: flags.receipts, nats: flags.nats });
     });
 }
