@@ -1,6 +1,7 @@
 /**
  * What one gateway learns from the others in distributed mode:
- * - function records: a watch on the functions bucket refreshes the registry after any change,
+ * - function records: a watch on the functions bucket refreshes the registry after any change
+ *   (and a timer every `REFRESH_MS`, in case that refresh failed),
  *   so a function deployed (scaled, removed) through one gateway is served by every gateway
  *   within milliseconds; deployment stays eventually consistent across gateways, as the
  *   OpenFaaS API's 202 Accepted allows;
@@ -16,6 +17,8 @@ import { log } from "../shared/log.js";
 
 /** How often this gateway looks for async calls other gateways enqueued. */
 export const QUEUE_POLL_MS = 250;
+/** A refresh also runs this often, in case one after a change failed (NATS briefly unavailable). */
+export const REFRESH_MS = 10_000;
 
 export interface FollowOptions {
   connection: NatsConnection;
@@ -46,6 +49,8 @@ export async function followCluster({ connection, prefix, registry, queue, dispa
   void (async () => {
     for await (const _change of watch) refresh();
   })();
+  const refresher = setInterval(refresh, REFRESH_MS);
+  refresher.unref();
 
   let polling = false;
   const poller = setInterval(() => {
@@ -65,6 +70,7 @@ export async function followCluster({ connection, prefix, registry, queue, dispa
   return {
     stop: () => {
       clearInterval(poller);
+      clearInterval(refresher);
       watch.stop();
     },
   };
