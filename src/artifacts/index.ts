@@ -58,3 +58,5 @@ export async function validateArtifact(bytes: Uint8Array, kind: ArtifactKind): P
   if (kind === "javascript") return checkJavaScriptModule(bytes);
   throw new TfaasError("invalid-artifact", `Cannot accept artifact: kind ${kind} is not supported yet`);
 }
+
+export { SEALED_MEDIA_TYPE, decodeSealedUpload, encodeSealedUpload, isSealedUpload, type SealedUpload } from "./sealed.js";

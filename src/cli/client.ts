@@ -70,7 +70,8 @@ export interface UsageQuery {
   until?: string;
 }
 
-export type ArtifactContentType = "application/wasm" | "application/javascript";
+/** The last: code sealed on this machine (src/artifacts/sealed.ts; `tfaas deploy --encrypt`). */
+export type ArtifactContentType = "application/wasm" | "application/javascript" | "application/vnd.tfaas.sealed-artifact";
 
 export interface LogsQuery {
   name: string;

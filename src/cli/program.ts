@@ -2,8 +2,10 @@
 import { Command, CommanderError } from "commander";
 import { registerAttest } from "./commands/attest.js";
 import { registerCall } from "./commands/call.js";
+import { registerConfidential } from "./commands/confidential.js";
 import { registerFunctions } from "./commands/functions.js";
 import { registerInvoke } from "./commands/invoke.js";
+import { registerKbs } from "./commands/kbs.js";
 import { registerLogin } from "./commands/login.js";
 import { registerLogs } from "./commands/logs.js";
 import { registerMeter } from "./commands/meter.js";
@@ -43,6 +45,8 @@ export function createProgram(io: CliIo): Command {
   registerUsage(program, io);
   registerAttest(program, io);
   registerReceipt(program, io);
+  registerConfidential(program, io);
+  registerKbs(program, io);
   registerVersion(program, io);
   return program;
 }

@@ -1,5 +1,5 @@
 /** POST /system/artifacts: content-addressed code upload; GET /system/artifacts/{digest}: its metadata. */
-import { isDigest, kindFromContentType, validateArtifact } from "../artifacts/index.js";
+import { decodeSealedUpload, isDigest, kindFromContentType, SEALED_MEDIA_TYPE, validateArtifact } from "../artifacts/index.js";
 import { TfaasError } from "../shared/errors.js";
 import type { ArtifactStore } from "../store/index.js";
 import { readBody, sendJson, type Route } from "./http.js";
@@ -11,13 +11,17 @@ export function artifactRoutes(store: ArtifactStore, maxArtifactBytes: number): 
       auth: true,
       methods: {
         POST: async ({ req, res }) => {
-          const kind = kindFromContentType(req.headers["content-type"]);
+          const sealed = (req.headers["content-type"] ?? "").split(";")[0]!.trim().toLowerCase() === SEALED_MEDIA_TYPE;
+          const declared = sealed ? undefined : kindFromContentType(req.headers["content-type"]);
           const bytes = await readBody(req, maxArtifactBytes);
           if (bytes.length === 0) throw new TfaasError("invalid-artifact", "Cannot accept artifact: body is empty");
-          await validateArtifact(bytes, kind);
+          // Sealed code cannot be prepared here (no key): only its envelope is checked; the worker checks the rest.
+          const envelope = sealed ? decodeSealedUpload(bytes) : undefined;
+          const kind = envelope?.kind ?? declared!;
+          if (envelope === undefined) await validateArtifact(bytes, kind);
           // Idempotent: uploading known bytes answers exactly as the first upload did.
           const { info } = await store.put(bytes, kind);
-          sendJson(res, 201, { digest: info.digest, size: info.size, kind: info.kind });
+          sendJson(res, 201, { digest: info.digest, size: info.size, kind: info.kind, ...(envelope ? { sealed: { measurement: envelope.digest } } : {}) });
         },
       },
     },

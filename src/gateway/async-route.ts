@@ -9,6 +9,7 @@
  * Each attempt reaches the function with `X-Tfaas-Attempt: n` (HTTP_X_TFAAS_ATTEMPT).
  */
 import type { IncomingMessage } from "node:http";
+import { readRequestHeader } from "../confidential/index.js";
 import { Gauge, type Registry } from "prom-client";
 import type { PlatformConfig } from "../config/index.js";
 import {
@@ -26,6 +27,7 @@ import {
 import { DEFAULT_NAMESPACE, Headers } from "../shared/constants.js";
 import { TfaasError } from "../shared/errors.js";
 import { log } from "../shared/log.js";
+import { refusePlaintext } from "./confidential-route.js";
 import type { FunctionRegistry, LiveFunction } from "./functions.js";
 import { readBody, sendJson, type Route } from "./http.js";
 import { callIdOf, functionHeaders } from "./invoke-route.js";
@@ -133,8 +135,11 @@ export function createAsyncInvocations({ config, queue, registry, invoker, autho
         const fn = registry.get(name, namespace);
         if (!fn) throw new TfaasError("function-not-found", `Cannot enqueue a call to ${name}: no such function in namespace ${namespace}`);
         functionLimits(metaOf(fn), defaults);
+        // A confidential function's queue holds only ciphertext: plaintext is refused before it is read.
+        refusePlaintext(name, fn.settings.confidential, req.headers["content-type"]);
         const callbackUrl = await checkedCallbackUrl(req, policy);
         const body = await readBody(req, config.maxRequestBytes);
+        if (fn.settings.confidential) readRequestHeader(body);
         const request = { method: "POST", path: params[1] ?? "/", query: url.search.slice(1), headers: functionHeaders(req.headers, callId), body };
         await queue.enqueue({ callId, name, namespace, request, now: Date.now(), ...(callbackUrl === undefined ? {} : { callbackUrl }) });
         dispatcher.notify(name, namespace);

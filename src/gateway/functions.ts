@@ -14,6 +14,7 @@ import { parseDurationMs, parseQuantityBytes } from "../shared/units.js";
 import type { Store } from "../store/index.js";
 import type { Dispatch } from "../worker/dispatch.js";
 import type { FunctionSpec } from "../worker/protocol.js";
+import { confidentialSetting } from "./confidential-route.js";
 
 /** What the hot path needs, derived once per revision. */
 export interface FunctionSettings {
@@ -27,6 +28,8 @@ export interface FunctionSettings {
   fuelLimit: bigint;
   /** The engine for JavaScript code (annotation com.tfaas.engine); unused by wasm functions. */
   jsEngine: JsEngine;
+  /** Annotation com.tfaas.confidential: only encrypted (Oblivious HTTP) calls are accepted. */
+  confidential: boolean;
 }
 
 export interface LiveFunction {
@@ -106,6 +109,7 @@ export function settingsOf(deployment: FunctionDeployment, defaults: { execTimeo
     scaleMax,
     fuelLimit,
     jsEngine,
+    confidential: confidentialSetting(deployment),
   };
 }
 
@@ -293,6 +297,7 @@ export class FunctionRegistry {
       kind,
       ...(kind === "javascript" ? { engine: fn.settings.jsEngine } : {}),
       execTimeoutMs: fn.settings.execTimeoutMs,
+      ...(deployment.annotations?.[Annotations.keyBroker] !== undefined ? { keyBroker: deployment.annotations[Annotations.keyBroker] } : {}),
     };
   }
 }

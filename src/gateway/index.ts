@@ -17,6 +17,7 @@ import { AUTH_CHALLENGE, createBasicAuth, type Credentials } from "./auth.js";
 import { FunctionRegistry } from "./functions.js";
 import { findRoute, methodNotAllowed, sendError, sendText, type Route } from "./http.js";
 import { BatchWriter } from "./batch-writer.js";
+import { ohttpKeysRoute } from "./confidential-route.js";
 import { invokeRoute } from "./invoke-route.js";
 import { Invoker } from "./invoker.js";
 import { FunctionLogs } from "./logs.js";
@@ -82,6 +83,7 @@ export async function createGateway({ config, store, dispatch, queue, credential
     logsRoute(registry, store.logs, logs),
     usageRoute(store.usage, usage),
     attestationRoute(dispatch),
+    ohttpKeysRoute(() => dispatch.ohttpKeys?.() ?? []),
     ...receiptsRoutes(store.usage, usage),
     ...asyncCalls.routes,
   ];

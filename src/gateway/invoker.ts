@@ -11,6 +11,7 @@ import { Headers } from "../shared/constants.js";
 import { TfaasError, asTfaasError } from "../shared/errors.js";
 import type { Dispatch } from "../worker/dispatch.js";
 import type { BatchWriter } from "./batch-writer.js";
+import { ohttpKeyProblem, ohttpRouteOf } from "./confidential-route.js";
 import type { FunctionRegistry, LiveFunction } from "./functions.js";
 import type { FunctionLogs } from "./logs.js";
 import type { GatewayMetrics } from "./metrics.js";
@@ -48,8 +49,9 @@ export class Invoker {
     let outcome: CallOutcome;
     try {
       const body = await readBody();
+      const route = ohttpRouteOf(fn.record.name, fn.settings.confidential, request.headers["content-type"], body, dispatch.ohttpKeys !== undefined);
       if (fn.record.replicas === 0) await registry.scale(fn, 1);
-      const result = await dispatch.invoke(fn.id, { ...request, body }, fn.settings.execTimeoutMs);
+      const result = await dispatch.invoke(fn.id, { ...request, body }, fn.settings.execTimeoutMs, route);
       if (result.stderr) logs.record(fn.record.name, fn.record.namespace, result.instance, result.stderr);
       const headers = result.headers;
       if (!Object.keys(headers).some((key) => key.toLowerCase() === "content-type")) {
@@ -117,6 +119,9 @@ function elapsed(started: bigint): number {
 }
 
 function failed(failure: TfaasError, started: bigint): CallOutcome {
+  if (failure.code === "ohttp-key") {
+    return { status: failure.status, headers: { "content-type": "application/problem+json", [Headers.error]: failure.code }, body: ohttpKeyProblem(failure.message), seconds: elapsed(started) };
+  }
   return {
     status: failure.status,
     headers: { "content-type": "text/plain; charset=utf-8", [Headers.error]: failure.code },

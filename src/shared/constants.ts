@@ -18,6 +18,10 @@ export const Annotations = {
   fuelLimit: "com.tfaas.limits.fuel",
   scaleMin: "com.openfaas.scale.min",
   scaleMax: "com.openfaas.scale.max",
+  /** "true": only Oblivious HTTP requests encrypted to an attested worker are accepted (docs/confidential.md). */
+  confidential: "com.tfaas.confidential",
+  /** The key broker a sealed artifact's key is released by (an http(s) URL). */
+  keyBroker: "com.tfaas.kbs",
 } as const;
 
 /** Environment variables a function may set in `envVars` to tune its limits, as the OpenFaaS watchdog reads them. */

@@ -8,7 +8,11 @@ export const ErrorCodes = {
   "invalid-request": 400,
   "invalid-name": 400,
   "invalid-artifact": 400,
+  /** An Oblivious HTTP request names a key no running worker holds (RFC 9458 §5.3): fetch fresh key configurations. */
+  "ohttp-key": 400,
   "unauthorized": 401,
+  /** A key broker refused to release a key: the requester's evidence does not satisfy the owner's policy. */
+  "forbidden": 403,
   "not-found": 404,
   "function-not-found": 404,
   "secret-not-found": 404,

@@ -5,6 +5,7 @@
 import { createWorkerIdentity, workerSettingsFromEnv } from "../attestation/index.js";
 import { asTfaasError } from "../shared/errors.js";
 import { log } from "../shared/log.js";
+import { ohttpKeyIdFromEnv } from "./confidential-call.js";
 import { createWorkerCore } from "./core.js";
 import type { FromWorker, ToWorker } from "./protocol.js";
 
@@ -17,7 +18,8 @@ const identity = await createWorkerIdentity(workerSettingsFromEnv(process.env)).
   log.error("cannot create the worker's attested identity", { error: asTfaasError(error).message });
   process.exit(1);
 });
-const core = createWorkerCore({ identity });
+const ohttpKeyId = ohttpKeyIdFromEnv(process.env);
+const core = createWorkerCore({ identity, ...(ohttpKeyId !== undefined ? { ohttpKeyId } : {}) });
 
 async function attest(message: Extract<ToWorker, { type: "attest" }>): Promise<void> {
   try {
@@ -37,7 +39,7 @@ function load(message: Extract<ToWorker, { type: "load" }>): void {
 
 async function invoke(message: Extract<ToWorker, { type: "invoke" }>): Promise<void> {
   try {
-    send({ type: "result", id: message.id, result: await core.invoke(message.key, message.function, message.request) });
+    send({ type: "result", id: message.id, result: await core.invoke(message.key, message.function, message.request, { confidential: message.confidential === true }) });
   } catch (error) {
     send({ type: "result", id: message.id, error: asTfaasError(error).toJSON() });
   }

@@ -11,6 +11,8 @@ import { TfaasError } from "../shared/errors.js";
 import { log } from "../shared/log.js";
 import type { InvocationRequest } from "../sandbox/index.js";
 import type { WireEvidence, WorkerIdentityInfo } from "../attestation/index.js";
+import { HPKE_SUITE, type OhttpKeyConfig } from "../confidential/index.js";
+import { OHTTP_KEY_ID_ENV } from "./confidential-call.js";
 import type { FromWorker, FunctionSpec, ToWorker, WireResult } from "./protocol.js";
 
 export type { FunctionSpec, WireResult } from "./protocol.js";
@@ -39,6 +41,8 @@ class WorkerSlot {
   lastStart = 0;
   /** What the running process announced: its keys, TEE and measurement. */
   identity: WorkerIdentityInfo | undefined;
+  /** The OHTTP key id of the running (or starting) process's HPKE key; a new one per process. */
+  ohttpKeyId: number | undefined;
   readonly attestations = new Map<number, { resolve(evidence: WireEvidence): void; reject(error: TfaasError): void }>();
 
   constructor(readonly index: number) {
@@ -87,6 +91,8 @@ export class WorkerPool {
   private readonly placements = new Map<string, Placement>();
   private nextCallId = 1;
   private closing = false;
+  /** Starts anywhere, so ids reused after a gateway restart rarely meet requests sealed to the old keys. */
+  private nextKeyId = Math.floor(Math.random() * 256);
 
   constructor(private readonly options: WorkerPoolOptions) {
     this.slots = Array.from({ length: options.size }, (_, index) => new WorkerSlot(index));
@@ -154,16 +160,28 @@ export class WorkerPool {
     return [...placement.slots].filter((index) => this.slots[index]!.alive).length;
   }
 
-  /** Runs one call on the least busy worker holding the function. The caller places it first. */
-  async invoke(id: string, request: InvocationRequest, timeoutMs: number): Promise<WireResult & { instance: string }> {
+  /**
+   * Runs one call on the least busy worker holding the function. The caller places it first.
+   * `route.ohttpKeyId`: a confidential call goes to the one worker holding that key (placing the
+   * function there too), or fails with `ohttp-key` when no running worker holds it.
+   */
+  async invoke(id: string, request: InvocationRequest, timeoutMs: number, route?: { ohttpKeyId: number }): Promise<WireResult & { instance: string }> {
     const placement = this.placements.get(id);
     if (!placement || placement.slots.size === 0) {
       throw new TfaasError("unavailable", `Cannot invoke ${id}: it has no replicas`);
     }
     let chosen: WorkerSlot | undefined;
-    for (const index of placement.slots) {
-      const slot = this.slots[index]!;
-      if (!chosen || this.loadOf(slot) < this.loadOf(chosen)) chosen = slot;
+    if (route !== undefined) {
+      chosen = this.slots.find((slot) => slot.alive && slot.identity !== undefined && slot.ohttpKeyId === route.ohttpKeyId);
+      if (chosen === undefined) {
+        throw new TfaasError("ohttp-key", `Cannot route OHTTP request: key id ${route.ohttpKeyId} is not held by any running worker (restarted, or never published); fetch fresh key configurations from /system/ohttp-keys`);
+      }
+      placement.slots.add(chosen.index);
+    } else {
+      for (const index of placement.slots) {
+        const slot = this.slots[index]!;
+        if (!chosen || this.loadOf(slot) < this.loadOf(chosen)) chosen = slot;
+      }
     }
     const slot = chosen!;
     const key = placement.spec.key;
@@ -178,7 +196,7 @@ export class WorkerPool {
         slot.child?.kill("SIGKILL");
       }, timeoutMs);
       slot.pending.set(callId, { resolve, reject, timer });
-      slot.send({ type: "invoke", id: callId, key, request, function: id });
+      slot.send({ type: "invoke", id: callId, key, request, function: id, ...(route !== undefined ? { confidential: true } : {}) });
     });
     return { ...result, instance: slot.instance };
   }
@@ -213,6 +231,28 @@ export class WorkerPool {
     );
   }
 
+  /** The OHTTP key configurations of the running workers (application/ohttp-keys), one per worker. */
+  ohttpKeys(): OhttpKeyConfig[] {
+    const configs: OhttpKeyConfig[] = [];
+    for (const slot of this.slots) {
+      if (!slot.alive || slot.identity === undefined || slot.ohttpKeyId === undefined) continue;
+      const publicKey = new Uint8Array(Buffer.from(slot.identity.boundKeys.hpke, "base64url"));
+      configs.push({ keyId: slot.ohttpKeyId, kemId: HPKE_SUITE.kemId, publicKey, suites: [{ kdfId: HPKE_SUITE.kdfId, aeadId: HPKE_SUITE.aeadId }] });
+    }
+    return configs;
+  }
+
+  /** A key id no other worker holds now (one byte: RFC 9458), for a starting process. */
+  private allocateKeyId(): number {
+    const held = new Set(this.slots.map((slot) => slot.ohttpKeyId));
+    for (let tries = 0; tries < 256; tries++) {
+      const id = this.nextKeyId;
+      this.nextKeyId = (this.nextKeyId + 1) % 256;
+      if (!held.has(id)) return id;
+    }
+    throw new TfaasError("internal", `Cannot start worker: all 256 OHTTP key ids are held (current pool size is ${this.slots.length})`);
+  }
+
   private loadOf(slot: WorkerSlot): number {
     return slot.pending.size * 1000 + slot.loads.size;
   }
@@ -237,11 +277,12 @@ export class WorkerPool {
 
   private spawn(slot: WorkerSlot): Promise<void> {
     const entry = workerEntry();
+    slot.ohttpKeyId = this.allocateKeyId();
     const child = fork(entry.path, [], {
       execArgv: entry.execArgv,
       serialization: "advanced",
       stdio: ["ignore", "inherit", "inherit", "ipc"],
-      env: { ...process.env, ...this.options.env, TFAAS_WORKER_INSTANCE: slot.instance },
+      env: { ...process.env, ...this.options.env, TFAAS_WORKER_INSTANCE: slot.instance, [OHTTP_KEY_ID_ENV]: String(slot.ohttpKeyId) },
     });
     slot.child = child;
     slot.lastStart = Date.now();
@@ -286,6 +327,8 @@ export class WorkerPool {
     }
     slot.pending.clear();
     slot.identity = undefined;
+    // The key died with the process: requests sealed to it now fail as `ohttp-key`.
+    slot.ohttpKeyId = undefined;
     for (const [, request] of slot.attestations) request.reject(new TfaasError("worker-crashed", `Cannot attest: ${slot.instance} stopped`));
     slot.attestations.clear();
     if (this.closing) return;

@@ -27,12 +27,23 @@ export interface FunctionSpec {
   engine?: JsEngine;
   /** The function's exec_timeout: engines that can stop a call themselves stop it a little before. */
   execTimeoutMs?: number;
+  /** For sealed code (`bytes` is a sealed upload): the owner's key broker URL (annotation com.tfaas.kbs). */
+  keyBroker?: string;
 }
 
 export type ToWorker =
   | { type: "load"; spec: FunctionSpec }
   | { type: "unload"; key: string }
-  | { type: "invoke"; id: number; key: string; request: InvocationRequest; /** `name.namespace`, for the receipt. */ function: string }
+  | {
+      type: "invoke";
+      id: number;
+      key: string;
+      request: InvocationRequest;
+      /** `name.namespace`, for the receipt. */
+      function: string;
+      /** The body is a `message/ohttp-req` to this worker's key (docs/confidential.md). */
+      confidential?: boolean;
+    }
   | { type: "attest"; id: number; nonce: Uint8Array };
 
 export interface WireResult {

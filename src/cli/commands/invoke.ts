@@ -9,8 +9,11 @@ import type { CliIo } from "../io.js";
 import { readStdin, writeChunk } from "../io.js";
 import { collect } from "../parse-flags.js";
 import { connectAsync } from "./call.js";
+import { addConfidentialOptions, invokeConfidential } from "./confidential.js";
+import type { VerifierFlags } from "./attest.js";
 
-interface InvokeFlags extends GatewayFlags {
+interface InvokeFlags extends GatewayFlags, VerifierFlags {
+  confidential?: boolean;
   header?: string[];
   query?: string[];
   method: string;
@@ -20,7 +23,7 @@ interface InvokeFlags extends GatewayFlags {
 }
 
 export function registerInvoke(program: Command, io: CliIo): void {
-  addGatewayOption(
+  addConfidentialOptions(addGatewayOption(
     program
       .command("invoke")
       .description("call a function: the request body is read from stdin (empty when stdin is a terminal), the response body is written to stdout")
@@ -31,10 +34,16 @@ export function registerInvoke(program: Command, io: CliIo): void {
       .option("--content-type <type>", "Content-Type of the request body, unless a header sets it", "text/plain")
       .option("--async", "queue the call (POST /async-function/<name>) and print its call id; see `tfaas call`")
       .option("--callback-url <url>", "with --async: where the gateway POSTs the result"),
-  ).action(async (name: string, flags: InvokeFlags) => {
+  )).action(async (name: string, flags: InvokeFlags) => {
     const method = flags.method.toUpperCase();
     const headers = { "content-type": flags.contentType, ...lowerCaseKeys(parseKeyValues(flags.header ?? [], "--header")) };
     const query = Object.entries(parseKeyValues(flags.query ?? [], "--query"));
+    if (flags.confidential === true) {
+      if (flags.async === true) throw new TfaasError("invalid-request", "Cannot invoke with --confidential and --async: current CLI sends confidential calls synchronously only (the library keeps the decryption context in process)");
+      const body = method === "GET" || method === "HEAD" ? undefined : await readStdin(io);
+      const search = new URLSearchParams(query).toString();
+      return invokeConfidential(io, flags, name, { method, headers, ...(search !== "" ? { query: search } : {}), ...(body !== undefined ? { body } : {}) });
+    }
     if (flags.async === true) {
       if (method !== "POST") throw new TfaasError("invalid-request", `Cannot invoke asynchronously: current method is ${method}; /async-function takes POST only`);
       const calls = await connectAsync(io, flags);

@@ -16,6 +16,7 @@ import type { CliIo } from "../io.js";
 import { collect } from "../parse-flags.js";
 import { errorLine } from "../report.js";
 import { shortDigest } from "../output.js";
+import { sealForBroker, type EncryptFlags } from "./kbs.js";
 import { scaffoldFunction } from "../scaffold.js";
 import { loadStack } from "../stack.js";
 import type { Stack, StackFunction } from "../stack.js";
@@ -33,7 +34,7 @@ interface StackFlags {
   filter?: string;
 }
 
-interface DeployCommandFlags extends StackFlags, GatewayFlags, DeployFlags {}
+interface DeployCommandFlags extends StackFlags, GatewayFlags, DeployFlags, EncryptFlags {}
 
 export function registerProject(program: Command, io: CliIo): void {
   addGatewayOption(
@@ -81,7 +82,11 @@ export function registerProject(program: Command, io: CliIo): void {
       .option("-l, --label <key=value>", "label (repeatable)", collect)
       .option("--annotation <key=value>", "annotation (repeatable)", collect)
       .option("--secret <name>", "secret the function may read (repeatable)", collect)
-      .option("--memory-limit <quantity>", "memory limit, e.g. 128Mi"),
+      .option("--memory-limit <quantity>", "memory limit, e.g. 128Mi")
+      .option("--encrypt", "seal the code on this machine; the platform stores only ciphertext and the plaintext digest (needs --kbs and --kbs-policy)")
+      .option("--kbs <url>", "with --encrypt: the URL workers reach your key broker at (tfaas kbs serve)")
+      .option("--kbs-dir <dir>", "with --encrypt: your key broker's directory (default: <config dir>/kbs)")
+      .option("--kbs-policy <file>", "with --encrypt: which workers may receive the key (attestation policy, YAML or JSON)"),
     true,
   ).action(async (flags: DeployCommandFlags) => {
     const fromFlags = flags.name !== undefined || flags.image !== undefined;
@@ -94,7 +99,7 @@ export function registerProject(program: Command, io: CliIo): void {
     const failed: string[] = [];
     for (const fn of targets) {
       try {
-        await deploy(client, fn, stack, io);
+        await deploy(client, fn, stack, io, flags);
       } catch (error) {
         if (targets.length === 1) throw error;
         failed.push(fn.name);
@@ -120,12 +125,21 @@ async function build(fn: StackFunction, stack: Stack, io: CliIo): ReturnType<typ
 }
 
 /** Builds or reads the function's code as needed, uploads it, and creates or updates the function. */
-async function deploy(client: GatewayClient, fn: StackFunction, stack: Stack | undefined, io: CliIo): Promise<void> {
+async function deploy(client: GatewayClient, fn: StackFunction, stack: Stack | undefined, io: CliIo, flags: EncryptFlags): Promise<void> {
   const code = await locateCode(fn, stack, io);
+  if (flags.encrypt === true && code.kind === "digest") throw new TfaasError("invalid-request", `Cannot deploy ${fn.name} with --encrypt: its image is an uploaded digest; give the code file (or lang and handler) so it is sealed here`);
   io.stdout.write(`Deploying: ${fn.name} … `);
   try {
-    const digest = code.kind === "digest" ? code.digest : (await client.uploadArtifact(await readCode(code), code.contentType)).digest;
-    const outcome = await client.deployFunction(toFunctionDeployment(fn, digest));
+    let target = fn;
+    let digest: string;
+    if (code.kind === "digest") digest = code.digest;
+    else if (flags.encrypt === true) {
+      const sealed = await sealForBroker(io, await readCode(code), code.contentType === "application/wasm" ? "wasm" : "javascript", flags);
+      digest = (await client.uploadArtifact(sealed.envelope, "application/vnd.tfaas.sealed-artifact")).digest;
+      target = { ...fn, annotations: { ...fn.annotations, ...sealed.annotations } };
+      io.stdout.write(`sealed (measurement ${shortDigest(sealed.measurement)}) … `);
+    } else digest = (await client.uploadArtifact(await readCode(code), code.contentType)).digest;
+    const outcome = await client.deployFunction(toFunctionDeployment(target, digest));
     io.stdout.write(`done, ${shortDigest(digest)} (${outcome})\nURL: ${client.url}/function/${fn.name}\n`);
   } catch (error) {
     io.stdout.write("failed\n");
