@@ -147,7 +147,7 @@ describe("deploy/kubernetes", () => {
     const kustomization = parseAllDocuments(readFileSync(path.join(dir, "kustomization.yaml"), "utf8"))[0]!.toJS() as { resources: string[]; images: Array<{ name: string }> };
     expect(kustomization.resources.sort()).toEqual(["config.yaml", "gateway.yaml", "worker.yaml"]);
     const images = new Set(
-      [...gateway, worker].flatMap((manifest) => [...(manifest.spec?.template?.spec.containers ?? []), ...(manifest.spec?.template?.spec.initContainers ?? [])].map((c) => c.image)),
+      [...gateway, worker].flatMap((manifest) => [...(manifest.spec?.template?.spec.containers ?? []), ...(manifest.spec?.template?.spec.initContainers ?? [])].map((c) => c.image.split(":")[0])),
     );
     expect([...images]).toEqual(kustomization.images.map((image) => image.name));
   });
