@@ -2,10 +2,12 @@
 import type { Suite } from "../suite.js";
 import { asyncSuite } from "./async.js";
 import { attestationSuite } from "./attestation.js";
+import { confidentialSuite } from "./confidential.js";
+import { distributedSuite } from "./distributed.js";
 import { invokeSuite } from "./invoke.js";
 import { jsSuite } from "./js.js";
 import { meteringSuite } from "./metering.js";
 import { ohttpSuite } from "./ohttp.js";
 import { receiptsSuite } from "./receipts.js";
 
-export const suites: Suite[] = [invokeSuite, meteringSuite, receiptsSuite, attestationSuite, asyncSuite, ohttpSuite, jsSuite];
+export const suites: Suite[] = [invokeSuite, meteringSuite, receiptsSuite, attestationSuite, asyncSuite, ohttpSuite, jsSuite, distributedSuite];
