@@ -143,7 +143,7 @@ describe("encrypted code and the key broker", () => {
 
   it("denies a replayed key request (evidence bound to a used nonce)", async () => {
     expect(keyRequests.length).toBeGreaterThan(0);
-    const replayed = await fetch(`${brokerUrl}/kbs/v1/key`, { method: "POST", headers: { "content-type": "application/json" }, body: keyRequests[0] });
+    const replayed = await fetch(`${brokerUrl}/kbs/v1/key`, { method: "POST", headers: { "content-type": "application/json" }, body: keyRequests[0]! });
     expect(replayed.status).toBe(403);
     expect(await replayed.text()).toMatch(/nonce unknown, already used or expired \(replayed evidence\?\)/);
     expect(brokerLog).toMatch(/kbs deny .*reason="nonce unknown, already used or expired/);
