@@ -42,32 +42,48 @@ export async function openSqliteStore(options: SqliteStoreOptions): Promise<Stor
   const files = new ArtifactFiles(artifactRoot);
   await files.removeStaleTemporaries();
 
-  const db = openDatabase(join(dataDir, "tfaas.db"));
+  const path = join(dataDir, "tfaas.db");
+  const db = openDatabase(path, "FULL");
+  let records: Database.Database | undefined;
   try {
+    records = openDatabase(path, "NORMAL");
     const lifecycle = new Lifecycle();
+    const recordsDb = records;
     return {
       functions: new SqliteFunctionStore(db, lifecycle),
       secrets: new SqliteSecretStore(db, cipher, lifecycle),
-      logs: new SqliteLogStore(db, maxLogEntries, lifecycle),
+      logs: new SqliteLogStore(recordsDb, maxLogEntries, lifecycle),
       artifacts: new SqliteArtifactStore(db, files, lifecycle),
-      usage: new SqliteUsageStore(db, lifecycle),
-      close: () => lifecycle.close(() => db.close()),
+      usage: new SqliteUsageStore(recordsDb, lifecycle),
+      close: () =>
+        lifecycle.close(() => {
+          recordsDb.close();
+          db.close();
+        }),
     };
   } catch (error) {
+    records?.close();
     db.close();
     throw error;
   }
 }
 
-function openDatabase(path: string): Database.Database {
+/**
+ * Two connections to one WAL database, differing only in durability:
+ * - FULL for what the platform acknowledges (deployments, secrets, artifacts): in WAL mode
+ *   NORMAL already survives a process crash, but a power loss or kernel panic could roll back
+ *   a commit a client was told about; FULL fsyncs the WAL at every commit, as artifact files
+ *   are fsynced, and these writes come at control-plane rate.
+ * - NORMAL for the per-call records (logs, the usage ledger), written in batches on the
+ *   invocation path: an fsync there would stall the gateway's event loop for milliseconds per
+ *   batch. They survive a process crash; a power loss can lose the last batches, which the
+ *   gateway's batching already allows for a crash (docs/architecture.md).
+ */
+function openDatabase(path: string, synchronous: "FULL" | "NORMAL"): Database.Database {
   const db = new Database(path, { timeout: 5_000 });
   try {
     db.pragma("journal_mode = WAL");
-    // FULL, not NORMAL: in WAL mode NORMAL already survives a process crash, but a power loss or
-    // kernel panic can roll back commits the platform has acknowledged (a deployment, a secret).
-    // FULL fsyncs the WAL at every commit, as artifact files are fsynced; the store's writes are
-    // control-plane rate and log appends are batched, so one fsync per commit is affordable.
-    db.pragma("synchronous = FULL");
+    db.pragma(`synchronous = ${synchronous}`);
     migrate(db);
     return db;
   } catch (error) {
