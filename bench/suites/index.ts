@@ -10,4 +10,4 @@ import { meteringSuite } from "./metering.js";
 import { ohttpSuite } from "./ohttp.js";
 import { receiptsSuite } from "./receipts.js";
 
-export const suites: Suite[] = [invokeSuite, meteringSuite, receiptsSuite, attestationSuite, asyncSuite, ohttpSuite, jsSuite, distributedSuite];
+export const suites: Suite[] = [invokeSuite, meteringSuite, receiptsSuite, attestationSuite, asyncSuite, ohttpSuite, confidentialSuite, jsSuite, distributedSuite];
