@@ -17,7 +17,8 @@ import { ConfidentialClient, parsePolicy } from "../src/client/index.js";
 import { artifactDigest } from "../src/confidential/index.js";
 import { TfaasError } from "../src/shared/errors.js";
 import { KeyStore } from "../src/kbs/index.js";
-import { leaksOf, markerEcho, simPlatformKey, simPlatformKeyFile, tfaas, workerMeasurement } from "./confidential-fixtures.js";
+import { leaksOf, markerEcho, simPlatformKey, simPlatformKeyFile, workerMeasurement } from "./confidential-fixtures.js";
+import { tfaas } from "./cli-runner.js";
 import { repoRoot, startPlatform, type Platform } from "./harness.js";
 
 const CODE_MARKER = `CODE-MARKER-${randomUUID()}`;
@@ -139,6 +140,20 @@ describe("encrypted code and the key broker", () => {
     expect(error.code).toBe("forbidden");
     expect(error.message).toMatch(/policy\.tee-type: evidence is sim; policy allows sev-snp/);
     expect(await callsOf("no-sim")).toBe(0);
+  });
+
+  it("lists keys without them, and runs the code once the owner's new policy admits the worker (no broker restart)", async () => {
+    const kbsDir = path.join(work, "kbs");
+    const listed = await tfaas(platform, work, ["kbs", "list", "--dir", kbsDir, "--json"]);
+    expect(listed.code).toBe(0);
+    const rows = JSON.parse(listed.stdout) as Array<{ artifactDigest: string; allows: string[] }>;
+    expect(rows.find((row) => row.artifactDigest === digests["no-sim"])?.allows).toEqual(["sev-snp"]);
+    expect(listed.stdout).not.toMatch(/"key"/);
+    writeFileSync(path.join(work, "admit.policy.json"), JSON.stringify({ tee: { sim: { measurements: [await workerMeasurement(platform)] } } }));
+    const changed = await tfaas(platform, work, ["kbs", "policy", digests["no-sim"]!, "--policy", "admit.policy.json", "--dir", kbsDir]);
+    expect(changed.code).toBe(0);
+    const answer = await client.invoke("no-sim", { body: BODY_MARKER });
+    expect(new TextDecoder().decode(answer.body)).toBe(`${BODY_MARKER}${CODE_MARKER}-no-sim`);
   });
 
   it("denies a replayed key request (evidence bound to a used nonce)", async () => {

@@ -12,7 +12,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ConfidentialClient, parsePolicy, type Policy } from "../src/client/index.js";
 import { decodeBhttpResponse, decodeKeyConfigs, encapsulateRequest, encodeBhttpRequest, type OhttpKeyConfig } from "../src/confidential/index.js";
 import { bodyDigest, decodeReceiptHeader } from "../src/crypto/index.js";
-import { leaksOf, markerEcho, simPlatformKey, simPlatformKeyFile, tfaas, workerMeasurement } from "./confidential-fixtures.js";
+import { leaksOf, markerEcho, simPlatformKey, simPlatformKeyFile, workerMeasurement } from "./confidential-fixtures.js";
+import { tfaas } from "./cli-runner.js";
 import { deploy, startPlatform, type Platform } from "./harness.js";
 
 const BODY_MARKER = `BODY-MARKER-${randomUUID()}`;
@@ -69,12 +70,15 @@ describe("confidential invocation", () => {
   });
 
   it("runs end to end with tfaas invoke --confidential", async () => {
-    const run = await tfaas(platform, work, ["invoke", "secret-echo", "--confidential", "--sim-platform-key", simPlatformKeyFile(platform)], BODY_MARKER);
+    const run = await tfaas(platform, work, ["invoke", "secret-echo", "--confidential", "--sim-platform-key", simPlatformKeyFile(platform)], { stdin: BODY_MARKER });
     expect(run.stderr).toMatch(/receipt: verified/);
     expect(run.code).toBe(0);
     expect(run.stdout).toBe(`${BODY_MARKER}plain-code`);
+    const keys = await tfaas(platform, work, ["confidential", "keys", "--sim-platform-key", simPlatformKeyFile(platform), "--json"]);
+    expect(keys.code).toBe(0);
+    expect((JSON.parse(keys.stdout) as Array<{ tee: string }>).map((row) => row.tee)).toEqual(["sim", "sim"]);
     // The second call uses the cached attestation result.
-    const again = await tfaas(platform, work, ["invoke", "secret-echo", "--confidential", "--sim-platform-key", simPlatformKeyFile(platform)], "x");
+    const again = await tfaas(platform, work, ["invoke", "secret-echo", "--confidential", "--sim-platform-key", simPlatformKeyFile(platform)], { stdin: "x" });
     expect(again.stderr).toMatch(/cached attestation/);
   });
 
