@@ -1,9 +1,8 @@
 /** `tfaas invoke --async` and `tfaas call status|wait|cancel`: the real binary against a real platform. */
-import { spawn } from "node:child_process";
-import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startReceiver, type Receiver } from "./async-receiver.js";
-import { deploy, repoRoot, startPlatform, watFixture, type Platform } from "./harness.js";
+import { platformEnv, runCli, type Run } from "./cli-runner.js";
+import { deploy, startPlatform, watFixture, type Platform } from "./harness.js";
 
 let platform: Platform;
 let receiver: Receiver;
@@ -18,20 +17,9 @@ afterAll(async () => {
   await receiver?.close();
 });
 
-function tfaas(args: string[], stdin = ""): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [path.join(repoRoot, "bin", "tfaas.js"), ...args], {
-      env: { ...process.env, TFAAS_GATEWAY: platform.url, TFAAS_USER: platform.user, TFAAS_PASSWORD: platform.password },
-      stdio: ["pipe", "pipe", "pipe"],
-    });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
-    child.on("error", reject);
-    child.on("close", (code) => resolve({ code: code ?? -1, stdout, stderr }));
-    child.stdin.end(stdin);
-  });
+/** The CLI from the test's own directory, with the platform and its credentials in the environment. */
+function tfaas(args: string[], stdin = ""): Promise<Run> {
+  return runCli(args, { env: platformEnv(platform), stdin });
 }
 
 describe("tfaas async calls", () => {

@@ -2,36 +2,14 @@
  * Attestation end to end on the sim backend: the real platform, GET /system/attestation, and
  * `tfaas attest` (the built binary) verifying it, with every rejection named by its check.
  */
-import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parseAttestationAnswer, verifyAttestationAnswer, type AttestationAnswer } from "../src/attestation/index.js";
 import { parsePolicy, SIM_PLATFORM_KEY_FILE } from "../src/tee/index.js";
-import { repoRoot, startPlatform, type Platform } from "./harness.js";
-
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-function tfaas(platform: Platform, work: string, args: string[], env: Record<string, string> = {}): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [path.join(repoRoot, "bin", "tfaas.js"), ...args], {
-      cwd: work,
-      env: { ...process.env, TFAAS_GATEWAY: platform.url, TFAAS_CONFIG_DIR: path.join(work, ".config"), TFAAS_USER: platform.user, TFAAS_PASSWORD: platform.password, ...env },
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
-    child.on("error", reject);
-    child.on("close", (code) => resolve({ code: code ?? -1, stdout, stderr }));
-  });
-}
+import { tfaas } from "./cli-runner.js";
+import { startPlatform, type Platform } from "./harness.js";
 
 let platform: Platform;
 let work: string;

@@ -1,12 +1,11 @@
-/** Shared by the confidential integration tests: a marker-carrying function, the sim trust anchor, the CLI, and a grep over everything the gateway keeps. */
-import { spawn } from "node:child_process";
+/** Shared by the confidential integration tests: a marker-carrying function, the sim trust anchor and a grep over everything the gateway keeps. */
 import { createPrivateKey, createPublicKey } from "node:crypto";
 import { readdirSync, readFileSync, statSync } from "node:fs";
 import path from "node:path";
 import wabtInit from "wabt";
 import { parseAttestationAnswer } from "../src/attestation/index.js";
 import { SIM_PLATFORM_KEY_FILE } from "../src/tee/index.js";
-import { repoRoot, type Platform } from "./harness.js";
+import type { Platform } from "./harness.js";
 
 /** Echoes stdin to stdout and to stderr, then writes `marker` (a data segment: it is in the code) to both. */
 export async function markerEcho(marker: string): Promise<Uint8Array<ArrayBuffer>> {
@@ -57,30 +56,6 @@ export async function workerMeasurement(platform: Platform): Promise<string> {
   const measurement = answer.workers[0]?.measurement;
   if (measurement === undefined) throw new Error("no worker answered the attestation request");
   return measurement;
-}
-
-export interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-/** Runs the built CLI against the platform, with `stdin` as its input. */
-export function tfaas(platform: Platform, work: string, args: string[], stdin = "", env: Record<string, string> = {}): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [path.join(repoRoot, "bin", "tfaas.js"), ...args], {
-      cwd: work,
-      env: { ...process.env, TFAAS_GATEWAY: platform.url, TFAAS_CONFIG_DIR: path.join(work, ".config"), TFAAS_USER: platform.user, TFAAS_PASSWORD: platform.password, ...env },
-      stdio: ["pipe", "pipe", "pipe"],
-    });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
-    child.on("error", reject);
-    child.on("close", (code) => resolve({ code: code ?? -1, stdout, stderr }));
-    child.stdin.end(stdin);
-  });
 }
 
 /** Every file under `dir` (the data directory: SQLite with its WAL, artifacts, keys) as bytes. */

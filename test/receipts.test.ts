@@ -3,7 +3,6 @@
  * stores the same, it verifies under the attested key, chains per worker, and the CLI recomputes
  * the bill from receipts alone; tampering and receipts off are covered too.
  */
-import { spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -12,29 +11,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parseAttestationAnswer, verifyAttestationAnswer } from "../src/attestation/index.js";
 import { bodyDigest, decodeReceiptHeader, parseReceipt, receiptHash, verifyChain, verifyReceipt, type SignedReceipt } from "../src/crypto/index.js";
 import { parsePolicy, SIM_PLATFORM_KEY_FILE } from "../src/tee/index.js";
-import { deploy, repoRoot, startPlatform, watFixture, type Platform } from "./harness.js";
-
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-function tfaas(platform: Platform, work: string, args: string[]): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [path.join(repoRoot, "bin", "tfaas.js"), ...args], {
-      cwd: work,
-      env: { ...process.env, TFAAS_GATEWAY: platform.url, TFAAS_CONFIG_DIR: path.join(work, ".config"), TFAAS_USER: platform.user, TFAAS_PASSWORD: platform.password },
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
-    child.on("error", reject);
-    child.on("close", (code) => resolve({ code: code ?? -1, stdout, stderr }));
-  });
-}
+import { tfaas } from "./cli-runner.js";
+import { deploy, startPlatform, watFixture, type Platform } from "./harness.js";
 
 /** The workers' receipt keys by worker id, from evidence verified with the pinned platform key. */
 async function attestedKeys(platform: Platform): Promise<Map<string, Uint8Array>> {
