@@ -11,16 +11,14 @@
  */
 import type { JetStreamClient, JetStreamManager } from "@nats-io/jetstream";
 import type { KV } from "@nats-io/kv";
-import { TfaasError } from "../../shared/errors.js";
 import type { UsageQuery, UsageRecord, UsageStore, UsageTotals } from "../index.js";
 import { formatLogTime, parseLogTime } from "../log-time.js";
+import { checkUsageFuel, totalUsage, usageListLimit } from "../usage-ledger.js";
 import type { Guard } from "./guard.js";
 import { liveEntry } from "./kv-util.js";
 import { token } from "./keys.js";
 import { readSubject } from "./streams.js";
 
-const DEFAULT_LIST_LIMIT = 10_000;
-const FUEL = /^(0|[1-9][0-9]{0,19})$/;
 const PUBLISH_WINDOW = 256;
 
 interface Located {
@@ -64,32 +62,13 @@ export class NatsUsageStore implements UsageStore {
 
   totals(query: UsageQuery): Promise<UsageTotals[]> {
     return this.#guard.run("total usage", async () => {
-      const totals = new Map<string, UsageTotals & { fuelSum: bigint }>();
-      for (const { record } of await this.#range(query)) {
-        let entry = totals.get(record.name);
-        if (entry === undefined) {
-          entry = { name: record.name, namespace: record.namespace, calls: 0, fuel: "0", fuelSum: 0n, memoryPeakBytes: 0, ioBytesIn: 0, ioBytesOut: 0, wallSeconds: 0 };
-          totals.set(record.name, entry);
-        }
-        entry.calls++;
-        if (record.fuel !== null) entry.fuelSum += BigInt(record.fuel);
-        entry.memoryPeakBytes = Math.max(entry.memoryPeakBytes, record.memoryPeakBytes);
-        entry.ioBytesIn += record.ioBytesIn;
-        entry.ioBytesOut += record.ioBytesOut;
-        entry.wallSeconds += record.wallSeconds;
-      }
-      return [...totals.values()]
-        .sort((a, b) => a.name.localeCompare(b.name))
-        .map(({ fuelSum, ...entry }) => ({ ...entry, fuel: fuelSum.toString() }));
+      return totalUsage((await this.#range(query)).map(({ record }) => record));
     });
   }
 
   list(query: UsageQuery & { limit?: number }): Promise<UsageRecord[]> {
     return this.#guard.run("list usage", async () => {
-      const limit = query.limit ?? DEFAULT_LIST_LIMIT;
-      if (!Number.isSafeInteger(limit) || limit < 1) {
-        throw new TfaasError("invalid-request", `Cannot list usage: current limit is ${limit}, expected a whole number ≥ 1`);
-      }
+      const limit = usageListLimit(query);
       return (await this.#range(query)).slice(0, limit).map(({ record }) => record);
     });
   }
@@ -125,8 +104,6 @@ export class NatsUsageStore implements UsageStore {
 
 /** Validates a record and spells its timestamp as the store returns it (UTC, milliseconds). */
 function normalize(record: UsageRecord): UsageRecord {
-  if (record.fuel !== null && !FUEL.test(record.fuel)) {
-    throw new TfaasError("invalid-request", `Cannot record usage: current fuel is ${JSON.stringify(record.fuel)}, expected a decimal count`);
-  }
+  checkUsageFuel(record);
   return { ...record, timestamp: formatLogTime(parseLogTime(record.timestamp, "usage timestamp")) };
 }

@@ -4,9 +4,9 @@
  * not as SQLite doubles.
  */
 import type { Database } from "better-sqlite3";
-import { TfaasError } from "../../shared/errors.js";
 import type { UsageQuery, UsageRecord, UsageStore, UsageTotals } from "../index.js";
 import { formatLogTime, parseLogTime } from "../log-time.js";
+import { checkUsageFuel, totalUsage, usageListLimit, type TotalledUsage } from "../usage-ledger.js";
 import type { Lifecycle } from "./lifecycle.js";
 
 interface UsageRow {
@@ -33,8 +33,6 @@ interface RangeParams {
   limit: number;
 }
 
-const DEFAULT_LIST_LIMIT = 10_000;
-const FUEL = /^(0|[1-9][0-9]{0,19})$/;
 
 export class SqliteUsageStore implements UsageStore {
   readonly #lifecycle: Lifecycle;
@@ -67,38 +65,25 @@ export class SqliteUsageStore implements UsageStore {
 
   async totals(query: UsageQuery): Promise<UsageTotals[]> {
     this.#lifecycle.assertOpen();
-    const totals = new Map<string, UsageTotals & { fuelSum: bigint }>();
-    for (const row of this.#range.iterate(rangeParams(query, -1))) {
-      let entry = totals.get(row.name);
-      if (!entry) {
-        entry = { name: row.name, namespace: row.namespace, calls: 0, fuel: "0", fuelSum: 0n, memoryPeakBytes: 0, ioBytesIn: 0, ioBytesOut: 0, wallSeconds: 0 };
-        totals.set(row.name, entry);
-      }
-      entry.calls++;
-      if (row.fuel !== null) entry.fuelSum += BigInt(row.fuel);
-      entry.memoryPeakBytes = Math.max(entry.memoryPeakBytes, row.memory_peak_bytes);
-      entry.ioBytesIn += row.io_bytes_in;
-      entry.ioBytesOut += row.io_bytes_out;
-      entry.wallSeconds += row.wall_seconds;
-    }
-    return [...totals.values()]
-      .sort((a, b) => a.name.localeCompare(b.name))
-      .map(({ fuelSum, ...entry }) => ({ ...entry, fuel: fuelSum.toString() }));
+    return totalUsage(totalledRows(this.#range.iterate(rangeParams(query, -1))));
   }
 
   async list(query: UsageQuery & { limit?: number }): Promise<UsageRecord[]> {
     this.#lifecycle.assertOpen();
-    const limit = query.limit ?? DEFAULT_LIST_LIMIT;
-    if (!Number.isSafeInteger(limit) || limit < 1) {
-      throw new TfaasError("invalid-request", `Cannot list usage: current limit is ${limit}, expected a whole number ≥ 1`);
-    }
-    return this.#range.all(rangeParams(query, limit)).map(fromRow);
+    return this.#range.all(rangeParams(query, usageListLimit(query))).map(fromRow);
   }
 
   async get(callId: string): Promise<UsageRecord | undefined> {
     this.#lifecycle.assertOpen();
     const row = this.#byCall.get({ callId });
     return row ? fromRow(row) : undefined;
+  }
+}
+
+/** Rows as the totals read them, one at a time (a range can be the whole ledger). */
+function* totalledRows(rows: Iterable<UsageRow>): Generator<TotalledUsage> {
+  for (const row of rows) {
+    yield { name: row.name, namespace: row.namespace, fuel: row.fuel, memoryPeakBytes: row.memory_peak_bytes, ioBytesIn: row.io_bytes_in, ioBytesOut: row.io_bytes_out, wallSeconds: row.wall_seconds };
   }
 }
 
@@ -113,9 +98,7 @@ function rangeParams(query: UsageQuery, limit: number): RangeParams {
 }
 
 function toRow(record: UsageRecord): UsageRow {
-  if (record.fuel !== null && !FUEL.test(record.fuel)) {
-    throw new TfaasError("invalid-request", `Cannot record usage: current fuel is ${JSON.stringify(record.fuel)}, expected a decimal count`);
-  }
+  checkUsageFuel(record);
   return {
     call_id: record.callId,
     namespace: record.namespace,
