@@ -7,12 +7,10 @@
  * verifier sees as gaps in a worker's chain (docs/receipts.md).
  */
 import { TfaasError } from "../shared/errors.js";
-import { nameSchema } from "../shared/function.js";
 import type { UsageRecord, UsageStore } from "../store/index.js";
 import type { BatchWriter } from "./batch-writer.js";
-import { checkNamespace } from "./functions.js";
 import { sendJson, type Route } from "./http.js";
-import { timeParam } from "./logs-route.js";
+import { ledgerQuery } from "./ledger-query.js";
 
 const DEFAULT_LIMIT = 10_000;
 const MAX_LIMIT = 100_000;
@@ -55,23 +53,10 @@ export function receiptsRoutes(store: UsageStore, pending: BatchWriter<UsageReco
       auth: true,
       methods: {
         GET: async ({ res, url }) => {
-          const params = url.searchParams;
-          const namespace = checkNamespace(params.get("namespace") ?? undefined);
-          const name = params.get("name") ?? undefined;
-          if (name !== undefined && !nameSchema.safeParse(name).success) {
-            throw new TfaasError("invalid-request", `Cannot list receipts: name ${JSON.stringify(name)} is not a DNS-1123 label`);
-          }
-          const since = timeParam(params, "since", "list receipts");
-          const until = timeParam(params, "until", "list receipts");
-          const limit = limitOf(params.get("limit"));
+          const query = ledgerQuery(url.searchParams, "list receipts");
+          const limit = limitOf(url.searchParams.get("limit"));
           await pending.flush();
-          const records = await store.list({
-            namespace,
-            limit,
-            ...(name !== undefined ? { name } : {}),
-            ...(since !== undefined ? { since } : {}),
-            ...(until !== undefined ? { until } : {}),
-          });
+          const records = await store.list({ ...query, limit });
           sendJson(res, 200, records.filter((record) => record.receipt !== undefined).map(parsed));
         },
       },
