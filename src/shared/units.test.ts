@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { parseDurationMs, parseQuantityBytes } from "./units.js";
+import { parseDurationMs, parseQuantityBytes, parseTimeOrAgo } from "./units.js";
 
 describe("parseDurationMs", () => {
   it.each([
@@ -22,4 +22,19 @@ describe("parseQuantityBytes", () => {
   ])("reads %s", (text, bytes) => expect(parseQuantityBytes(text)).toBe(bytes));
 
   it.each(["", "Mi", "12 Mi", "1.5.5Gi", "-1Mi"])("rejects %j", (text) => expect(parseQuantityBytes(text)).toBeUndefined());
+});
+
+describe("parseTimeOrAgo", () => {
+  const now = Date.parse("2026-03-01T12:00:00.000Z");
+
+  it("reads RFC 3339 times (normalised to UTC) and Go durations back from now", () => {
+    expect(parseTimeOrAgo("2026-02-28T10:00:00+02:00", now)).toBe("2026-02-28T08:00:00.000Z");
+    expect(parseTimeOrAgo("2026-02-28 10:00:00.5z", now)).toBe("2026-02-28T10:00:00.500Z");
+    expect(parseTimeOrAgo("1h30m", now)).toBe("2026-03-01T10:30:00.000Z");
+    expect(parseTimeOrAgo("250ms", now)).toBe("2026-03-01T11:59:59.750Z");
+  });
+
+  it.each(["", "5", "2026-02-28", "Sat, 28 Feb 2026 10:00:00 GMT", "5us", " 5m", "2026-02-30T25:00:00Z"])("rejects %j", (text) =>
+    expect(parseTimeOrAgo(text, now)).toBeUndefined(),
+  );
 });

@@ -39,10 +39,19 @@ export function parseQuantityBytes(text: string): number | undefined {
   return Math.floor(Number(match[1]) * quantityUnits[match[2] ?? ""]!);
 }
 
-/** An RFC 3339 time, or a duration meaning that long ago ("5m"), as ISO 8601; undefined when neither. */
+const RFC3339 = /^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$/;
+/** A duration back from now: Go's spelling with units ms, s, m, h and no bare number ("90s", "1h30m"). */
+const AGO = /^(\d+(?:\.\d+)?(?:ms|s|m|h))+$/;
+
+/**
+ * An RFC 3339 time, or a duration meaning that long before `now` ("5m", "1h30m"), as ISO 8601 in
+ * UTC; undefined when neither. The one reading of `since`/`until` for the CLI and the gateway.
+ */
 export function parseTimeOrAgo(text: string, now: number = Date.now()): string | undefined {
-  const time = Date.parse(text);
-  if (!Number.isNaN(time)) return new Date(time).toISOString();
-  const ago = parseDurationMs(text);
+  if (RFC3339.test(text)) {
+    const time = Date.parse(text);
+    if (!Number.isNaN(time)) return new Date(time).toISOString();
+  }
+  const ago = AGO.test(text) ? parseDurationMs(text) : undefined;
   return ago === undefined ? undefined : new Date(now - ago).toISOString();
 }
