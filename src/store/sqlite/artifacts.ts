@@ -8,7 +8,7 @@ import { TfaasError } from "../../shared/errors.js";
 import { digestHex, sha256Digest } from "../digest.js";
 import type { ArtifactInfo, ArtifactKind, ArtifactStore } from "../index.js";
 import type { ArtifactFiles } from "./artifact-files.js";
-import type { Lifecycle } from "./lifecycle.js";
+import type { Lifecycle } from "../lifecycle.js";
 
 interface ArtifactRow {
   digest: string;

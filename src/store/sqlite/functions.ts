@@ -3,7 +3,7 @@ import type { Database } from "better-sqlite3";
 import type { FunctionDeployment, FunctionRecord } from "../../shared/function.js";
 import { TfaasError } from "../../shared/errors.js";
 import type { FunctionStore } from "../index.js";
-import type { Lifecycle } from "./lifecycle.js";
+import type { Lifecycle } from "../lifecycle.js";
 
 interface FunctionRow {
   namespace: string;

@@ -14,7 +14,7 @@ import { loadOrCreateSecretKey } from "../secret-key.js";
 import { ArtifactFiles } from "./artifact-files.js";
 import { SqliteArtifactStore } from "./artifacts.js";
 import { SqliteFunctionStore } from "./functions.js";
-import { Lifecycle } from "./lifecycle.js";
+import { Lifecycle } from "../lifecycle.js";
 import { SqliteLogStore } from "./logs.js";
 import { migrate } from "./schema.js";
 import { SqliteSecretStore } from "./secrets.js";

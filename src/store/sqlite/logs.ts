@@ -7,7 +7,7 @@ import type { Database } from "better-sqlite3";
 import { TfaasError } from "../../shared/errors.js";
 import type { LogEntry, LogQuery, LogStore } from "../index.js";
 import { formatLogTime, parseLogTime } from "../log-time.js";
-import type { Lifecycle } from "./lifecycle.js";
+import type { Lifecycle } from "../lifecycle.js";
 
 interface LogRow {
   namespace: string;

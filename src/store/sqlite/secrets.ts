@@ -3,7 +3,7 @@ import type { Database } from "better-sqlite3";
 import { TfaasError } from "../../shared/errors.js";
 import type { SecretStore } from "../index.js";
 import type { SecretCipher } from "../secret-cipher.js";
-import type { Lifecycle } from "./lifecycle.js";
+import type { Lifecycle } from "../lifecycle.js";
 
 interface SecretParams {
   namespace: string;

@@ -7,7 +7,7 @@ import type { Database } from "better-sqlite3";
 import type { UsageQuery, UsageRecord, UsageStore, UsageTotals } from "../index.js";
 import { formatLogTime, parseLogTime } from "../log-time.js";
 import { checkUsageFuel, totalUsage, usageListLimit, type TotalledUsage } from "../usage-ledger.js";
-import type { Lifecycle } from "./lifecycle.js";
+import type { Lifecycle } from "../lifecycle.js";
 
 interface UsageRow {
   call_id: string;
