@@ -5,10 +5,9 @@
  * the same run: the same 10,000 calls made synchronously at the same concurrency, in alternating
  * rounds; medians reported.
  */
-import http from "node:http";
-import type { AddressInfo } from "node:net";
 import { deploy, startPlatform, watFixture } from "../../test/harness.js";
-import { median } from "../load.js";
+import { startCallbackCounter } from "../callback-counter.js";
+import { median, runCalls } from "../load.js";
 import type { BenchOptions, Suite, SuiteResult } from "../suite.js";
 
 const CALLS = 10_000;
@@ -16,91 +15,25 @@ const CONCURRENCY = 32;
 const ROUNDS = 3;
 const body = Buffer.from("hello, tfaas\n");
 
-/** `count` POSTs over `concurrency` keep-alive connections; answers seconds and how many got `expect`. */
-async function closedLoop(url: string, count: number, concurrency: number, expect: number, headers: Record<string, string> = {}): Promise<{ seconds: number; ok: number }> {
-  const agent = new http.Agent({ keepAlive: true, maxSockets: concurrency });
-  const target = new URL(url);
-  let next = 0;
-  let ok = 0;
-  const one = () =>
-    new Promise<void>((resolve) => {
-      const req = http.request(
-        { agent, host: target.hostname, port: target.port, path: target.pathname, method: "POST", headers: { ...headers, "content-length": body.length } },
-        (res) => {
-          res.resume();
-          res.on("end", () => {
-            if (res.statusCode === expect) ok++;
-            resolve();
-          });
-        },
-      );
-      req.on("error", () => resolve());
-      req.end(body);
-    });
-  const started = performance.now();
-  await Promise.all(
-    Array.from({ length: concurrency }, async () => {
-      while (next < count) {
-        next++;
-        await one();
-      }
-    }),
-  );
-  agent.destroy();
-  return { seconds: (performance.now() - started) / 1000, ok };
-}
-
-/** Counts callbacks by call id and resolves when `target` distinct calls have reported. */
-async function startCounter(): Promise<{ url: string; reset(target: number): Promise<number>; close(): void }> {
-  let seen = new Set<string>();
-  let target = Infinity;
-  let done: ((at: number) => void) | undefined;
-  const server = http.createServer((req, res) => {
-    req.resume();
-    req.on("end", () => {
-      seen.add(String(req.headers["x-call-id"]));
-      res.end();
-      if (seen.size >= target && done) {
-        done(performance.now());
-        done = undefined;
-      }
-    });
-  });
-  server.keepAliveTimeout = 60_000;
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/done`,
-    reset: (count) => {
-      seen = new Set();
-      target = count;
-      return new Promise((resolve) => (done = resolve));
-    },
-    close: () => {
-      server.close();
-      server.closeAllConnections();
-    },
-  };
-}
-
 async function run({ progress }: BenchOptions): Promise<SuiteResult> {
-  const counter = await startCounter();
+  const counter = await startCallbackCounter();
   const platform = await startPlatform({ workers: 2, env: { TFAAS_ASYNC_CONCURRENCY: String(CONCURRENCY) } });
   try {
     await deploy(platform, "echo", await watFixture("echo"), { annotations: { "com.tfaas.async.concurrency": String(CONCURRENCY) } });
     progress("warming up…");
-    await closedLoop(`${platform.url}/function/echo`, 1000, CONCURRENCY, 200);
+    await runCalls(`${platform.url}/function/echo`, body, 1000, CONCURRENCY, 200);
     const syncRuns: Array<{ seconds: number; rps: number }> = [];
     const asyncRuns: Array<{ enqueueSeconds: number; enqueueRps: number; completionSeconds: number; completionRps: number }> = [];
     for (let round = 1; round <= ROUNDS; round++) {
       progress(`round ${round}/${ROUNDS}: ${CALLS} sync calls`);
-      const sync = await closedLoop(`${platform.url}/function/echo`, CALLS, CONCURRENCY, 200);
+      const sync = await runCalls(`${platform.url}/function/echo`, body, CALLS, CONCURRENCY, 200);
       if (sync.ok !== CALLS) throw new Error(`sync round ${round}: only ${sync.ok} of ${CALLS} calls answered 200`);
       syncRuns.push({ seconds: sync.seconds, rps: CALLS / sync.seconds });
 
       progress(`round ${round}/${ROUNDS}: ${CALLS} async calls with callbacks`);
-      const allReported = counter.reset(CALLS);
+      const allReported = counter.expect(CALLS);
       const started = performance.now();
-      const enqueue = await closedLoop(`${platform.url}/async-function/echo`, CALLS, CONCURRENCY, 202, { "x-callback-url": counter.url });
+      const enqueue = await runCalls(`${platform.url}/async-function/echo`, body, CALLS, CONCURRENCY, 202, { "x-callback-url": counter.url });
       if (enqueue.ok !== CALLS) throw new Error(`async round ${round}: only ${enqueue.ok} of ${CALLS} calls answered 202`);
       const completed = await Promise.race([
         allReported,

@@ -11,7 +11,6 @@
  * check, wrap, unwrap, open), and the first call after deploying sealed vs plain code.
  */
 import { mkdtempSync, rmSync } from "node:fs";
-import http from "node:http";
 import os from "node:os";
 import path from "node:path";
 import { encodeSealedUpload } from "../../src/artifacts/index.js";
@@ -23,7 +22,7 @@ import { parseSimEvidence } from "../../src/tee/index.js";
 import { openSealedCode } from "../../src/worker/key-release.js";
 import { simPlatformKey, workerMeasurement } from "../../test/confidential-fixtures.js";
 import { deploy, startPlatform, watFixture, type Platform } from "../../test/harness.js";
-import { median, percentile } from "../load.js";
+import { median, percentile, runLoad, type LoadRequest } from "../load.js";
 import type { BenchOptions, Suite, SuiteResult } from "../suite.js";
 
 const ROUNDS = 3;
@@ -39,63 +38,17 @@ interface Round {
   errors: number;
 }
 
-interface Prepared {
-  body: Uint8Array;
-  contentType: string;
-  /** Checks the answer; false counts as an error. */
-  check(answer: Buffer): boolean;
-}
-
-/** Closed loop on keep-alive connections; each request is made (and its answer checked) by `make`. */
-async function loop(url: string, concurrency: number, durationMs: number, make: () => Prepared): Promise<Round> {
-  const agent = new http.Agent({ keepAlive: true, maxSockets: concurrency });
-  const target = new URL(url);
-  const latencies: number[] = [];
-  let errors = 0;
-  const deadline = performance.now() + durationMs;
-  const once = () =>
-    new Promise<void>((resolve) => {
-      const started = performance.now();
-      const request = make();
-      const req = http.request(
-        { agent, host: target.hostname, port: target.port, path: target.pathname, method: "POST", headers: { "content-length": request.body.length, "content-type": request.contentType } },
-        (res) => {
-          const chunks: Buffer[] = [];
-          res.on("data", (chunk: Buffer) => chunks.push(chunk));
-          res.on("end", () => {
-            if (res.statusCode === 200 && request.check(Buffer.concat(chunks))) latencies.push(performance.now() - started);
-            else errors++;
-            resolve();
-          });
-        },
-      );
-      req.on("error", () => {
-        errors++;
-        resolve();
-      });
-      req.end(request.body);
-    });
-  const started = performance.now();
-  await Promise.all(Array.from({ length: concurrency }, async () => {
-    while (performance.now() < deadline) await once();
-  }));
-  const seconds = (performance.now() - started) / 1000;
-  agent.destroy();
-  latencies.sort((a, b) => a - b);
-  return { rps: latencies.length / seconds, p50Ms: percentile(latencies, 50), p99Ms: percentile(latencies, 99), errors };
-}
-
-const plain = (): Prepared => ({ body: BODY, contentType: "application/octet-stream", check: (answer) => answer.length === BODY.length });
+const plain = (): LoadRequest => ({ body: BODY, contentType: "application/octet-stream", check: (answer) => answer.length === BODY.length });
 
 const INNER = encodeBhttpRequest({ method: "POST", scheme: "http", authority: "gateway", path: "/function/echo-conf", headers: [["content-type", "application/octet-stream"]], content: BODY, trailers: [] });
 
-function sealOne(config: OhttpKeyConfig): Prepared {
+function sealOne(config: OhttpKeyConfig): LoadRequest {
   const sealed = encapsulateRequest(config, INNER);
   return { body: sealed.bytes, contentType: "message/ohttp-req", check: (answer) => decodeBhttpResponse(sealed.context.openResponse(answer)).content.length === BODY.length };
 }
 
 /** `presealed`: that many requests encrypted now, used first (the round should not outrun them; later ones are encrypted as sent). */
-function confidential(configs: OhttpKeyConfig[], presealed = 0): () => Prepared {
+function confidential(configs: OhttpKeyConfig[], presealed = 0): () => LoadRequest {
   let next = 0;
   const ready = Array.from({ length: presealed }, (_, i) => sealOne(configs[i % configs.length]!));
   return () => ready.pop() ?? sealOne(configs[next++ % configs.length]!);
@@ -180,21 +133,21 @@ async function run({ seconds, progress }: BenchOptions): Promise<SuiteResult> {
     const confUrl = `${platform.url}/function/echo-conf`;
 
     progress("warming up…");
-    await loop(plainUrl, CONCURRENCY, 1000, plain);
-    await loop(confUrl, CONCURRENCY, 1000, confidential(configs));
+    await runLoad(plainUrl, plain, CONCURRENCY, 1000);
+    await runLoad(confUrl, confidential(configs), CONCURRENCY, 1000);
     const latency = { plain: [] as Round[], confidential: [] as Round[], platform: [] as Round[] };
     const throughput = { plain: [] as Round[], confidential: [] as Round[], platform: [] as Round[] };
     // Enough for the round at several times the plain rate measured in warm-up rounds on 2 cores.
     const presealed = (rps: number, ms: number) => Math.ceil((rps * ms) / 1000) + 500;
     for (let round = 1; round <= ROUNDS; round++) {
       progress(`round ${round}/${ROUNDS}: one client, plain, confidential end to end, confidential platform`);
-      latency.plain.push(await loop(plainUrl, 1, roundMs / 2, plain));
-      latency.confidential.push(await loop(confUrl, 1, roundMs / 2, confidential(configs)));
-      latency.platform.push(await loop(confUrl, 1, roundMs / 2, confidential(configs, presealed(2 * latency.plain.at(-1)!.rps, roundMs / 2))));
+      latency.plain.push(await runLoad(plainUrl, plain, 1, roundMs / 2));
+      latency.confidential.push(await runLoad(confUrl, confidential(configs), 1, roundMs / 2));
+      latency.platform.push(await runLoad(confUrl, confidential(configs, presealed(2 * latency.plain.at(-1)!.rps, roundMs / 2)), 1, roundMs / 2));
       progress(`round ${round}/${ROUNDS}: ${CONCURRENCY} clients, the same three`);
-      throughput.plain.push(await loop(plainUrl, CONCURRENCY, roundMs, plain));
-      throughput.confidential.push(await loop(confUrl, CONCURRENCY, roundMs, confidential(configs)));
-      throughput.platform.push(await loop(confUrl, CONCURRENCY, roundMs, confidential(configs, presealed(2 * throughput.plain.at(-1)!.rps, roundMs))));
+      throughput.plain.push(await runLoad(plainUrl, plain, CONCURRENCY, roundMs));
+      throughput.confidential.push(await runLoad(confUrl, confidential(configs), CONCURRENCY, roundMs));
+      throughput.platform.push(await runLoad(confUrl, confidential(configs, presealed(2 * throughput.plain.at(-1)!.rps, roundMs)), CONCURRENCY, roundMs));
     }
     progress("key release…");
     const release = await keyRelease(dir);

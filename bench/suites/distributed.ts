@@ -5,12 +5,11 @@
  * embedded mode with the same number of workers, measured in the same run in alternating
  * rounds; medians reported. Needs nats-server (test/nats/launcher.ts).
  */
-import http from "node:http";
-import type { AddressInfo } from "node:net";
 import { distributedSetup, type DistributedSetup } from "../../test/distributed-cluster.js";
 import { deploy, startPlatform, watFixture, type Platform } from "../../test/harness.js";
 import { NATS_SKIP_MESSAGE, natsServerMissing, startNatsServer, type NatsServer } from "../../test/nats/launcher.js";
-import { median, runLoad } from "../load.js";
+import { startCallbackCounter, type CallbackCounter } from "../callback-counter.js";
+import { median, runCalls, runLoad } from "../load.js";
 import type { BenchOptions, Suite, SuiteResult } from "../suite.js";
 
 const CONCURRENCY = 16;
@@ -25,59 +24,12 @@ interface Target {
   gateway: Platform;
 }
 
-/** Resolves when `count` distinct call ids have called back. */
-async function startCounter(): Promise<{ url: string; expect(count: number): Promise<number>; close(): void }> {
-  let seen = new Set<string>();
-  let target = Infinity;
-  let done: ((at: number) => void) | undefined;
-  const server = http.createServer((req, res) => {
-    req.resume();
-    req.on("end", () => {
-      seen.add(String(req.headers["x-call-id"]));
-      res.end();
-      if (seen.size >= target) done?.(performance.now());
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/done`,
-    expect: (count) => {
-      seen = new Set();
-      target = count;
-      return new Promise((resolve) => (done = resolve));
-    },
-    close: () => {
-      server.close();
-      server.closeAllConnections();
-    },
-  };
-}
-
 /** Enqueues `count` calls at concurrency 32; answers seconds until every callback arrived. */
-async function asyncRound(gateway: Platform, counter: Awaited<ReturnType<typeof startCounter>>, count: number): Promise<number> {
+async function asyncRound(gateway: Platform, counter: CallbackCounter, count: number): Promise<number> {
   const reported = counter.expect(count);
-  const agent = new http.Agent({ keepAlive: true, maxSockets: 32 });
-  const target = new URL(`${gateway.url}/async-function/echo`);
   const started = performance.now();
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: 32 }, async () => {
-      while (next++ < count) {
-        await new Promise<void>((resolve, reject) => {
-          const req = http.request(
-            { agent, host: target.hostname, port: target.port, path: target.pathname, method: "POST", headers: { "content-length": body.length, "x-callback-url": counter.url } },
-            (res) => {
-              res.resume();
-              res.on("end", () => (res.statusCode === 202 ? resolve() : reject(new Error(`enqueue answered ${res.statusCode}`))));
-            },
-          );
-          req.on("error", reject);
-          req.end(body);
-        });
-      }
-    }),
-  );
-  agent.destroy();
+  const enqueue = await runCalls(`${gateway.url}/async-function/echo`, body, count, 32, 202, { "x-callback-url": counter.url });
+  if (enqueue.ok !== count) throw new Error(`async round: only ${enqueue.ok} of ${count} calls answered 202`);
   const finished = await Promise.race([reported, new Promise<number>((_, reject) => setTimeout(() => reject(new Error("async round: callbacks missing after 5 minutes")), 300_000).unref())]);
   return (finished - started) / 1000;
 }
@@ -88,7 +40,7 @@ async function run({ seconds, progress }: BenchOptions): Promise<SuiteResult> {
   const embedded: Platform[] = [];
   const servers: NatsServer[] = [];
   const setups: DistributedSetup[] = [];
-  const counter = await startCounter();
+  const counter = await startCallbackCounter();
   try {
     progress("starting embedded platforms (1 and 2 workers) and two NATS setups (1 gateway + 1 or 2 workers)…");
     const targets: Target[] = [];
