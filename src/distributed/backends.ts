@@ -49,7 +49,7 @@ export async function openDistributedBackends(options: DistributedOptions): Prom
     });
     opened.push(queue);
     const js = jetstream(connection, { timeout: DEFAULT_REQUEST_TIMEOUT_MS });
-    const bodies = await LargeBodies.open(js, prefix, options.replicas, connection.info?.max_payload ?? 1024 * 1024);
+    const bodies = await LargeBodies.open(js, prefix, options.replicas, connection.info?.max_payload ?? 1024 * 1024, options.url);
     const dispatch = new NatsDispatch({ connection, bodies, prefix });
     return { connection, prefix, store, queue, dispatch, close };
   } catch (error) {

@@ -147,6 +147,7 @@ export class NatsDispatch implements Dispatch {
     const inbox = createInbox();
     const replies = new Map<string, WorkerAttestationReply>();
     const expected = this.#liveWorkers();
+    if (expected === 0) return [];
     const subscription = this.#nc.subscribe(inbox, { timeout: timeoutMs });
     this.#nc.publish(this.#subjects.attest, encodeFrame({ v: WIRE_VERSION }, nonce), { reply: inbox });
     const timer = setTimeout(() => subscription.unsubscribe(), timeoutMs);

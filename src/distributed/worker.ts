@@ -79,7 +79,7 @@ export async function startNatsWorker(options: NatsWorkerOptions): Promise<NatsW
     const store = await openNatsStore({ connection: nc, secretKeyFile: options.secretKeyFile, replicas, prefix });
     cleanups.push(() => store.close());
     const js = jetstream(nc, { timeout: DEFAULT_REQUEST_TIMEOUT_MS });
-    const bodies = await LargeBodies.open(js, prefix, replicas, nc.info?.max_payload ?? 1024 * 1024);
+    const bodies = await LargeBodies.open(js, prefix, replicas, nc.info?.max_payload ?? 1024 * 1024, options.url);
     const runner = new CallRunner(createWorkerCore({ identity, prepare: preparedCache(store) }), store, bodies, instance, concurrency);
 
     const secrets = await new Kvm(js).open(`${prefix}_secrets`);

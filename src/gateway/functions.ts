@@ -153,8 +153,9 @@ export class FunctionRegistry {
       try {
         const settings = settingsOf(record.deployment, this.defaults);
         const fn: LiveFunction = { id, record, settings, inflight: current?.inflight ?? 0, invocations: current?.invocations ?? 0 };
-        this.live.set(id, fn);
+        // Placed first: a function this gateway cannot place (NATS briefly unavailable) stays as it was, for the next refresh.
         await this.place(fn);
+        this.live.set(id, fn);
       } catch (error) {
         log.error("cannot refresh function", { function: record.name, error });
       }
@@ -204,8 +205,9 @@ export class FunctionRegistry {
     if (existing) await this.options.store.functions.update(record);
     else await this.options.store.functions.create(record);
     const fn: LiveFunction = { id, record, settings, inflight: existing?.inflight ?? 0, invocations: existing?.invocations ?? 0 };
-    this.live.set(id, fn);
+    // Placed before it is served: a failed placement leaves the stored record to the next restore or refresh.
     await this.place(fn);
+    this.live.set(id, fn);
     return fn;
   }
 
