@@ -29,7 +29,7 @@ import type { ReceiptsSetting } from "./config.js";
 export const MEASUREMENT_MANIFEST_HEADER = "tfaas-sim-measurement v1";
 
 /** Folders (below the runtime root) whose code a worker process loads. */
-export const RUNTIME_FOLDERS = ["artifacts", "attestation", "confidential", "crypto", "metering", "sandbox", "shared", "tee", "worker"] as const;
+export const RUNTIME_FOLDERS = ["artifacts", "attestation", "confidential", "crypto", "distributed", "metering", "sandbox", "shared", "tee", "worker"] as const;
 
 export interface MeasurementInput {
   tee: TeeType;
