@@ -3,12 +3,12 @@
  * workers (`tfaas worker`) from the built package against nats-server(s) from test/nats/launcher.ts.
  * Everything started here is killed, and its temporary directory removed, by `dispose()`.
  */
-import { spawn, type ChildProcess } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { repoRoot, startPlatform, type Platform } from "./harness.js";
+import { repoRoot, startPlatform, startUntilReady, type Platform } from "./harness.js";
 
 export interface WorkerProcess {
   instance: string;
@@ -59,40 +59,12 @@ export function distributedSetup(natsUrl: string, common: Record<string, string>
 }
 
 async function startWorker(instance: string, dataDir: string, env: Record<string, string>): Promise<WorkerProcess> {
-  const child = spawn(
-    process.execPath,
+  const { child, url, output, stop } = await startUntilReady(
+    `worker ${instance}`,
     ["--no-node-snapshot", path.join(repoRoot, "bin", "tfaas.js"), "worker", "--health-port", "0", "--health-host", "127.0.0.1", "--data-dir", dataDir, "--instance", instance],
-    { env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] },
+    env,
   );
-  let output = "";
-  child.stdout!.on("data", (chunk: Buffer) => (output += chunk.toString()));
-  child.stderr!.on("data", (chunk: Buffer) => (output += chunk.toString()));
-  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
-  const healthUrl = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`worker ${instance} did not become ready:\n${output}`)), 30_000);
-    const onData = () => {
-      const match = /^ready: (\S+)$/m.exec(output);
-      if (!match) return;
-      clearTimeout(timer);
-      child.stdout!.off("data", onData);
-      resolve(match[1]!);
-    };
-    child.stdout!.on("data", onData);
-    child.once("exit", (code) => {
-      clearTimeout(timer);
-      reject(new Error(`worker ${instance} exited with ${code} before ready:\n${output}`));
-    });
-  });
-  return {
-    instance,
-    healthUrl,
-    process: child,
-    output: () => output,
-    stop: async (signal = "SIGKILL") => {
-      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
-      await exited;
-    },
-  };
+  return { instance, healthUrl: url, process: child, output, stop };
 }
 
 /** Polls `check` every 50 ms until it answers true or `timeoutMs` passes. */

@@ -36,26 +36,29 @@ export interface StartOptions {
   env?: Record<string, string>;
 }
 
-export async function startPlatform(options: StartOptions = {}): Promise<Platform> {
-  if (!existsSync(path.join(repoRoot, "dist", "cli", "main.js"))) {
-    throw new Error("Cannot start the platform: dist/ is missing; run `npm run build` first (npm test does)");
-  }
-  const dataDir = options.dataDir ?? mkdtempSync(path.join(os.tmpdir(), "tfaas-it-"));
-  const user = "admin";
-  const password = "test-password-" + Math.random().toString(36).slice(2);
-  const child = spawn(
-    process.execPath,
-    [cliEntry, "up", "--port", "0", "--host", "127.0.0.1", "--data-dir", dataDir, "--workers", String(options.workers ?? 2)],
-    {
-      env: { ...process.env, TFAAS_ADMIN_USER: user, TFAAS_ADMIN_PASSWORD: password, TFAAS_LOG_LEVEL: "warn", ...options.env },
-      stdio: ["ignore", "pipe", "pipe"],
-    },
-  );
+/** A `tfaas` process (platform or worker) that has printed its `ready: <url>` line. */
+export interface ReadyProcess {
+  child: ChildProcess;
+  /** The URL from the ready line. */
+  url: string;
+  /** Its stdout and stderr so far. */
+  output(): string;
+  /** SIGKILL (default) or SIGTERM the process and wait for it to exit. */
+  stop(signal?: NodeJS.Signals): Promise<void>;
+}
+
+/**
+ * Runs `node <args>` with the test's environment plus `env`, and waits up to 30 s for its
+ * `ready: <url>` line; fails with its output if it exits or times out first. `what` names it.
+ */
+export async function startUntilReady(what: string, args: string[], env: Record<string, string>): Promise<ReadyProcess> {
+  const child = spawn(process.execPath, args, { env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
   let output = "";
   child.stdout!.on("data", (chunk: Buffer) => (output += chunk.toString()));
   child.stderr!.on("data", (chunk: Buffer) => (output += chunk.toString()));
+  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
   const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`platform did not become ready:\n${output}`)), 30_000);
+    const timer = setTimeout(() => reject(new Error(`${what} did not become ready:\n${output}`)), 30_000);
     const onData = () => {
       const match = /^ready: (\S+)$/m.exec(output);
       if (match) {
@@ -67,22 +70,40 @@ export async function startPlatform(options: StartOptions = {}): Promise<Platfor
     child.stdout!.on("data", onData);
     child.once("exit", (code) => {
       clearTimeout(timer);
-      reject(new Error(`platform exited with ${code} before ready:\n${output}`));
+      reject(new Error(`${what} exited with ${code} before ready:\n${output}`));
     });
   });
-  const auth = "Basic " + Buffer.from(`${user}:${password}`).toString("base64");
-  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
-  const stop = async (signal: NodeJS.Signals = "SIGKILL") => {
-    if (child.exitCode === null && child.signalCode === null) child.kill(signal);
-    await exited;
+  return {
+    child,
+    url,
+    output: () => output,
+    stop: async (signal = "SIGKILL") => {
+      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+      await exited;
+    },
   };
+}
+
+export async function startPlatform(options: StartOptions = {}): Promise<Platform> {
+  if (!existsSync(path.join(repoRoot, "dist", "cli", "main.js"))) {
+    throw new Error("Cannot start the platform: dist/ is missing; run `npm run build` first (npm test does)");
+  }
+  const dataDir = options.dataDir ?? mkdtempSync(path.join(os.tmpdir(), "tfaas-it-"));
+  const user = "admin";
+  const password = "test-password-" + Math.random().toString(36).slice(2);
+  const { child, url, output, stop } = await startUntilReady(
+    "platform",
+    [cliEntry, "up", "--port", "0", "--host", "127.0.0.1", "--data-dir", dataDir, "--workers", String(options.workers ?? 2)],
+    { TFAAS_ADMIN_USER: user, TFAAS_ADMIN_PASSWORD: password, TFAAS_LOG_LEVEL: "warn", ...options.env },
+  );
+  const auth = "Basic " + Buffer.from(`${user}:${password}`).toString("base64");
   return {
     url,
     user,
     password,
     dataDir,
     process: child,
-    output: () => output,
+    output,
     api: (pathname, init = {}) =>
       fetch(url + pathname, { ...init, headers: { authorization: auth, ...(init.headers as Record<string, string> | undefined) } }),
     workerPids: () => {
