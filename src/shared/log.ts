@@ -5,11 +5,7 @@
 export type LogLevel = "debug" | "info" | "warn" | "error";
 const order: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40 };
 
-let threshold: LogLevel = (process.env.TFAAS_LOG_LEVEL as LogLevel | undefined) ?? "info";
-
-export function setLogLevel(level: LogLevel): void {
-  threshold = level;
-}
+const threshold: LogLevel = (process.env.TFAAS_LOG_LEVEL as LogLevel | undefined) ?? "info";
 
 function write(level: LogLevel, message: string, fields?: Record<string, unknown>): void {
   if (order[level] < order[threshold]) return;

@@ -64,7 +64,3 @@ export class ByteReader {
 export function toHex(bytes: Uint8Array): string {
   return Buffer.from(bytes).toString("hex");
 }
-
-export function isAllZero(bytes: Uint8Array): boolean {
-  return bytes.every((byte) => byte === 0);
-}
