@@ -11,6 +11,7 @@ import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { CallbackPolicy, EMBEDDED_CALLBACK_RULES } from "./callback-policy.js";
 import { CallbackSender } from "./callbacks.js";
+import { TfaasError } from "../shared/errors.js";
 import { Dispatcher, type CallRunner } from "./dispatcher.js";
 import type { FunctionLimits } from "./limits.js";
 import type { CallResult, ClaimedCall, Queue } from "./queue.js";
@@ -126,6 +127,26 @@ describe("Dispatcher", () => {
     expect(runner.peak.get("other")).toBeLessThanOrEqual(3);
     expect(runner.peakTotal).toBe(4);
     expect(runner.started).toHaveLength(10);
+  });
+
+  it("keeps trying to record an outcome while the queue is briefly unavailable", async () => {
+    // The real queue, with its first two `finish` calls failing as a JetStream leader election would.
+    let failures = 2;
+    const finish: Queue["finish"] = (...args) =>
+      failures-- > 0 ? Promise.reject(new TfaasError("unavailable", "Cannot reach the queue")) : queue.finish(...args);
+    const flaky = new Proxy(queue, {
+      get: (target, property) => {
+        if (property === "finish") return finish;
+        const value: unknown = Reflect.get(target, property, target);
+        return typeof value === "function" ? value.bind(target) : value;
+      },
+    });
+    dispatcher = new Dispatcher({ queue: flaky, runner: new ScriptedRunner(() => 200, {}), callbacks, globalConcurrency: 4, retry: { baseMs: 5, maxMs: 20 }, retentionMs: 60_000, sweepIntervalMs: 20 });
+    await dispatcher.start();
+    await enqueue("flaky", "fn");
+    await until(async () => (await queue.get("flaky"))?.state === "succeeded");
+    expect(failures).toBe(-1);
+    expect((await queue.get("flaky"))?.attempts).toBe(1);
   });
 
   it("shares the global limit fairly between functions", async () => {

@@ -9,6 +9,7 @@
  * It keeps in memory only which functions have work and what runs; the queue is the truth, so
  * a restart picks up where the last process stopped (calls it left running run again).
  */
+import { TfaasError, type ErrorCode } from "../shared/errors.js";
 import { log } from "../shared/log.js";
 import { backoffDelayMs, type Backoff } from "./backoff.js";
 import { settleWithin, type CallbackSender } from "./callbacks.js";
@@ -34,6 +35,9 @@ export interface DispatcherOptions {
   sweepIntervalMs: number;
   now?: () => number;
 }
+
+/** Failures of the queue's backing service that pass; anything else is an answer. */
+const TRANSIENT: ReadonlySet<ErrorCode> = new Set(["unavailable", "internal", "timeout"]);
 
 interface Due {
   name: string;
@@ -194,15 +198,33 @@ export class Dispatcher {
     const retryable = result.statusCode === 429 || result.statusCode >= 500;
     if (retryable && call.attempts < limits.maxAttempts) {
       const notBefore = now + backoffDelayMs(call.attempts, retry);
-      await queue.retry(call.callId, result, notBefore);
+      await this.#record(call.callId, () => queue.retry(call.callId, result, notBefore));
       const key = keyOf(call.name, call.namespace);
       const due = this.#due.get(key);
       if (due === undefined) this.#due.set(key, { name: call.name, namespace: call.namespace, readyAt: notBefore });
       else due.readyAt = Math.min(due.readyAt, notBefore);
       return;
     }
-    await queue.finish(call.callId, result.statusCode < 400 ? "succeeded" : "failed", result, now);
+    await this.#record(call.callId, () => queue.finish(call.callId, result.statusCode < 400 ? "succeeded" : "failed", result, now));
     if (call.callbackUrl !== undefined) callbacks.schedule(call.callId, now);
+  }
+
+  /**
+   * Records an attempt's outcome, trying again while the queue is briefly unavailable (a
+   * JetStream leader moving, say): given up, the call would stay `running` under this
+   * process's lease until it stops. Refusals (`conflict`: the call is no longer ours) are final.
+   */
+  async #record(callId: string, write: () => Promise<void>): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await write();
+      } catch (error) {
+        const transient = error instanceof TfaasError && TRANSIENT.has(error.code);
+        if (!transient || !this.#accepting || this.#abandoned) throw error;
+        log.warn("cannot record an async call's outcome yet; trying again", { call: callId, attempt, error });
+        await new Promise((resolve) => setTimeout(resolve, Math.min(5000, 100 * 2 ** Math.min(attempt, 6))));
+      }
+    }
   }
 
   #reserve(key: string): void {
