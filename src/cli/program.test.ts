@@ -1,25 +1,13 @@
 import { createServer } from "node:net";
-import { PassThrough } from "node:stream";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { CliIo } from "./io.js";
-import { runCli } from "./program.js";
+import { runCaptured } from "./run-captured.js";
 
-/** Runs the CLI in-process with captured output; stdin is a closed pipe holding `input`. */
-async function run(argv: string[], env: Record<string, string> = {}, input = ""): Promise<{ code: number; stdout: string; stderr: string }> {
-  const stdin = new PassThrough();
-  stdin.end(input);
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  const out: string[] = [];
-  const err: string[] = [];
-  stdout.on("data", (chunk: Buffer) => out.push(chunk.toString()));
-  stderr.on("data", (chunk: Buffer) => err.push(chunk.toString()));
-  const io: CliIo = { stdin, stdout, stderr, env: { TFAAS_CONFIG_DIR: configDir, ...env }, cwd: configDir };
-  const code = await runCli(argv, io);
-  return { code, stdout: out.join(""), stderr: err.join("") };
+/** The CLI in-process from the test's config directory (run-captured.ts). */
+function run(argv: string[], env: Record<string, string> = {}, input = ""): Promise<{ code: number; stdout: string; stderr: string }> {
+  return runCaptured(argv, configDir, env, input);
 }
 
 /** A local port nobody listens on: bound by the OS, then released. */

@@ -1,11 +1,9 @@
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { PassThrough } from "node:stream";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { wat } from "../../../test/fixtures/wasm/wat.js";
-import type { CliIo } from "../io.js";
-import { runCli } from "../program.js";
+import { runCaptured } from "../run-captured.js";
 
 let dir: string;
 beforeAll(async () => {
@@ -29,18 +27,8 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-async function run(argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const stdin = new PassThrough();
-  stdin.end();
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  const out: string[] = [];
-  const err: string[] = [];
-  stdout.on("data", (chunk: Buffer) => out.push(chunk.toString()));
-  stderr.on("data", (chunk: Buffer) => err.push(chunk.toString()));
-  const io: CliIo = { stdin, stdout, stderr, env: { TFAAS_CONFIG_DIR: dir }, cwd: dir };
-  const code = await runCli(argv, io);
-  return { code, stdout: out.join(""), stderr: err.join("") };
+function run(argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return runCaptured(argv, dir);
 }
 
 describe("tfaas meter", () => {
