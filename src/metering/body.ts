@@ -53,12 +53,18 @@ export interface BodyContext {
   globalCount: number;
 }
 
+/** What rewriting the function bodies did, counted over all of them. */
 export interface BodyStats {
+  /** Straight-line regions charged (a cost update each). */
   blocks: number;
+  /** Budget checks: one per function entry and loop header. */
   checks: number;
+  /** Stores of the local counter to the global (0 without the local counter). */
   flushes: number;
+  /** Bulk memory and table instructions charged by length. */
   bulkSites: number;
   memoryGrowSites: number;
+  /** Simple counted loops charged once before they run (when the budget allows). */
   hoistedLoops: number;
 }
 

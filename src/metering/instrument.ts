@@ -38,22 +38,11 @@ export interface InstrumentOptions {
   optimize?: boolean;
 }
 
-export interface InstrumentReport {
+export interface InstrumentReport extends BodyStats {
   weightsVersion: string;
   optimized: boolean;
   /** Defined functions rewritten. */
   functions: number;
-  /** Straight-line regions charged (a cost update each). */
-  blocks: number;
-  /** Budget checks: one per function entry and loop header. */
-  checks: number;
-  /** Stores of the local counter to the global (0 without the local counter). */
-  flushes: number;
-  /** Bulk memory and table instructions charged by length. */
-  bulkSites: number;
-  memoryGrowSites: number;
-  /** Simple counted loops charged once before they run (when the budget allows). */
-  hoistedLoops: number;
   inputBytes: number;
   outputBytes: number;
 }
