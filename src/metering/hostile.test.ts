@@ -1,20 +1,8 @@
-import createWabt from "wabt";
 import { describe, expect, it } from "vitest";
 import { wat } from "../../test/fixtures/wasm/wat.js";
 import { TfaasError } from "../shared/errors.js";
 import { ByteWriter } from "./bytes.js";
 import { instrument } from "./index.js";
-
-const wabt = await createWabt();
-
-function watWith(text: string, features: Record<string, boolean>): Uint8Array {
-  const module = wabt.parseWat("test.wat", text, features);
-  try {
-    return module.toBinary({}).buffer;
-  } finally {
-    module.destroy();
-  }
-}
 
 /** The error `instrument` throws, which must be an invalid-artifact TfaasError. */
 function rejection(bytes: Uint8Array): TfaasError {
@@ -122,7 +110,7 @@ describe("malformed and hostile modules", () => {
       [`(module (func (drop (f32x4.relaxed_madd (v128.const i32x4 0 0 0 0) (v128.const i32x4 0 0 0 0) (v128.const i32x4 0 0 0 0)))))`, { relaxed_simd: true }, /0xfd 261 \(not WebAssembly 2.0 SIMD\)/],
     ];
     for (const [text, features, message] of cases) {
-      const error = rejection(watWith(text, features));
+      const error = rejection(wat(text, features));
       expect(error.message).toMatch(message);
       expect(error.message).toMatch(/at offset \d+$/);
     }

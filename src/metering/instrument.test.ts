@@ -9,16 +9,6 @@ import { readSections, SectionId } from "./sections.js";
 
 const wabt = await createWabt();
 
-/** WAT with every WebAssembly 2.0 feature enabled (and, for rejection tests, later proposals). */
-export function watWith(text: string, features: Record<string, boolean> = {}): Uint8Array {
-  const module = wabt.parseWat("test.wat", text, features);
-  try {
-    return module.toBinary({}).buffer;
-  } finally {
-    module.destroy();
-  }
-}
-
 const modes: Array<[string, InstrumentFlags]> = [
   ["optimized", optimizedFlags],
   ["naive", naiveFlags],
@@ -145,7 +135,7 @@ describe("fuel", () => {
   });
 
   it("charges bulk memory by length (1 per 8 bytes) and bulk table operations per element", () => {
-    const bulk = watWith(`(module (memory 2) (table 0 funcref)
+    const bulk = wat(`(module (memory 2) (table 0 funcref)
       (func (export "fill") (param i32) (memory.fill (i32.const 0) (i32.const 1) (local.get 0)))
       (func (export "copy") (param i32) (memory.copy (i32.const 0) (i32.const 8) (local.get 0)))
       (func (export "grow") (param i32) (result i32) (table.grow (ref.null func) (local.get 0))))`);
