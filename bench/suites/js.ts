@@ -13,7 +13,7 @@ import type { InvocationContext, InvocationRequest, PreparedFunction, Runtime } 
 import { createJsRuntime } from "../../src/sandbox/js/index.js";
 import { newEngineInstance } from "../../src/sandbox/js/quickjs/engine.js";
 import { createWasmRuntime } from "../../src/sandbox/wasm/index.js";
-import { median } from "../load.js";
+import { median, percentile } from "../load.js";
 import type { BenchOptions, Suite, SuiteResult } from "../suite.js";
 
 const releaseSync = (releaseSyncModule as unknown as { default: QuickJSSyncVariant }).default;
@@ -36,10 +36,6 @@ interface EngineResult {
   warmP50VsWasm: number;
 }
 
-function percentile(sorted: number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))] ?? Number.NaN;
-}
-
 async function measureEngine(name: string, runtime: () => Runtime, code: Uint8Array, seconds: number): Promise<Omit<EngineResult, "warmP50VsWasm">> {
   const prepareStarted = performance.now();
   const fn: PreparedFunction = await runtime().prepare(code, { abi: "stdio" });
@@ -58,7 +54,7 @@ async function measureEngine(name: string, runtime: () => Runtime, code: Uint8Ar
   }
   const elapsed = (performance.now() - started) / 1000;
   samples.sort((a, b) => a - b);
-  return { engine: name, prepareMs, coldStartMs, warmP50Ms: percentile(samples, 0.5), warmP99Ms: percentile(samples, 0.99), callsPerSecond: samples.length / elapsed };
+  return { engine: name, prepareMs, coldStartMs, warmP50Ms: percentile(samples, 50), warmP99Ms: percentile(samples, 99), callsPerSecond: samples.length / elapsed };
 }
 
 /** CPU script: metered QuickJS (TFaaS's engine) vs the stock unmetered module, alternating. */
