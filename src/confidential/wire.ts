@@ -5,51 +5,15 @@
  * silently short value.
  */
 import { TfaasError } from "../shared/errors.js";
+import { FieldReader } from "../shared/field-reader.js";
 
 /** The largest varint value we accept: JavaScript's safe integers (RFC 9000 allows up to 2^62 - 1). */
 const MAX_VARINT = Number.MAX_SAFE_INTEGER;
 
-export class WireReader {
-  private position = 0;
-
-  constructor(
-    private readonly bytes: Uint8Array,
-    private readonly format: string,
-  ) {}
-
-  get offset(): number {
-    return this.position;
-  }
-
-  get remaining(): number {
-    return this.bytes.length - this.position;
-  }
-
-  /** An error naming the field and where it starts (`at`, by default the current offset). */
-  fail(field: string, problem: string, at = this.position): TfaasError {
-    return new TfaasError("invalid-request", `Cannot decode ${this.format}: ${field} at offset ${at} ${problem}`);
-  }
-
-  /** A view into the input (no copy); callers that keep it past the input's lifetime copy it. */
-  take(field: string, length: number): Uint8Array {
-    if (length > this.remaining) throw this.fail(field, `needs ${length} bytes, ${this.remaining} left`);
-    const slice = this.bytes.subarray(this.position, this.position + length);
-    this.position += length;
-    return slice;
-  }
-
+export class WireReader extends FieldReader {
   /** Everything that is left. */
   rest(): Uint8Array {
     return this.take("rest", this.remaining);
-  }
-
-  u8(field: string): number {
-    return this.take(field, 1)[0]!;
-  }
-
-  u16(field: string): number {
-    const b = this.take(field, 2);
-    return (b[0]! << 8) | b[1]!;
   }
 
   /** A QUIC variable-length integer (RFC 9000 §16): the top two bits of the first byte give its length. */

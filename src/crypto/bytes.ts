@@ -3,6 +3,7 @@
  * field, so truncated or malformed input fails as one clear `invalid-request`, never a RangeError.
  */
 import { TfaasError } from "../shared/errors.js";
+import { FieldReader } from "../shared/field-reader.js";
 
 const TWO_32 = 2 ** 32;
 
@@ -67,38 +68,7 @@ export class ByteWriter {
 
 const utf8 = new TextDecoder("utf-8", { fatal: true });
 
-export class ByteReader {
-  private offset = 0;
-
-  constructor(
-    private readonly bytes: Uint8Array,
-    private readonly what: string,
-  ) {}
-
-  get remaining(): number {
-    return this.bytes.length - this.offset;
-  }
-
-  fail(field: string, problem: string): TfaasError {
-    return new TfaasError("invalid-request", `Cannot decode ${this.what}: ${field} at offset ${this.offset} ${problem}`);
-  }
-
-  private take(field: string, length: number): Uint8Array {
-    if (length > this.remaining) throw this.fail(field, `needs ${length} bytes, ${this.remaining} left`);
-    const slice = this.bytes.subarray(this.offset, this.offset + length);
-    this.offset += length;
-    return slice;
-  }
-
-  u8(field: string): number {
-    return this.take(field, 1)[0]!;
-  }
-
-  u16(field: string): number {
-    const b = this.take(field, 2);
-    return (b[0]! << 8) | b[1]!;
-  }
-
+export class ByteReader extends FieldReader {
   u32(field: string): number {
     const b = this.take(field, 4);
     return ((b[0]! << 24) >>> 0) + ((b[1]! << 16) | (b[2]! << 8) | b[3]!);
