@@ -13,6 +13,7 @@ import { createGateway, type Gateway } from "./gateway/index.js";
 import type { SystemInfo } from "./gateway/system.js";
 import { TfaasError } from "./shared/errors.js";
 import { log } from "./shared/log.js";
+import { stopOnSignals } from "./shared/stop-on-signals.js";
 import { followCluster, openDistributedBackends } from "./distributed/index.js";
 import { redactNatsUrl } from "./store/nats/index.js";
 import { openSqliteQueue, type Queue } from "./queue/index.js";
@@ -180,19 +181,5 @@ export async function up(options: UpOptions): Promise<void> {
   out.write(`TEE: ${config.attestation.tee}; receipts: ${config.attestation.receipts}\n`);
   if (config.attestation.tee === "sim") out.write(`WARNING: ${SIM_WARNING}\n`);
   out.write(`ready: ${platform.url}\n`);
-  let stopping = false;
-  const stop = (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    log.info("stopping", { signal });
-    platform.close().then(
-      () => process.exit(0),
-      (error: unknown) => {
-        log.error("cannot stop cleanly", { error });
-        process.exit(1);
-      },
-    );
-  };
-  process.on("SIGINT", () => stop("SIGINT"));
-  process.on("SIGTERM", () => stop("SIGTERM"));
+  stopOnSignals(() => platform.close(), { stopping: "stopping", failed: "cannot stop cleanly" });
 }

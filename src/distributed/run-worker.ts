@@ -9,6 +9,7 @@ import { attestationConfigSchema, attestationFromEnv, checkTeeDevice, SIM_WARNIN
 import { Defaults } from "../shared/constants.js";
 import { TfaasError } from "../shared/errors.js";
 import { log } from "../shared/log.js";
+import { stopOnSignals } from "../shared/stop-on-signals.js";
 import { redactNatsUrl } from "../store/nats/index.js";
 import { defaultInstanceName, startNatsWorker } from "./worker.js";
 
@@ -50,19 +51,5 @@ export async function runWorker(flags: WorkerFlags, env: NodeJS.ProcessEnv = pro
   out.write(`TEE: ${attestation.data.tee}; receipts: ${attestation.data.receipts}\n`);
   if (attestation.data.tee === "sim") out.write(`WARNING: ${SIM_WARNING}\n`);
   out.write(`ready: ${worker.healthUrl ?? worker.instance}\n`);
-  let stopping = false;
-  const stop = (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    log.info("stopping worker", { signal });
-    worker.close().then(
-      () => process.exit(0),
-      (error: unknown) => {
-        log.error("cannot stop the worker cleanly", { error });
-        process.exit(1);
-      },
-    );
-  };
-  process.on("SIGINT", () => stop("SIGINT"));
-  process.on("SIGTERM", () => stop("SIGTERM"));
+  stopOnSignals(() => worker.close(), { stopping: "stopping worker", failed: "cannot stop the worker cleanly" });
 }
