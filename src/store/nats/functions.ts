@@ -8,7 +8,7 @@ import { TfaasError } from "../../shared/errors.js";
 import type { FunctionRecord } from "../../shared/function.js";
 import type { FunctionStore } from "../index.js";
 import type { Guard } from "./guard.js";
-import { isWrongLastSequence, liveEntry } from "./kv-util.js";
+import { isWrongLastSequence, liveEntry, updateLive } from "./kv-util.js";
 import { token } from "./keys.js";
 
 export class NatsFunctionStore implements FunctionStore {
@@ -51,23 +51,16 @@ export class NatsFunctionStore implements FunctionStore {
 
   update(record: FunctionRecord): Promise<void> {
     return this.#guard.run("update function", async () => {
-      const key = keyOf(record.name, record.namespace);
-      for (;;) {
-        const current = liveEntry(await this.#kv.get(key));
-        if (current === undefined) {
-          throw new TfaasError(
+      await updateLive(
+        this.#kv,
+        keyOf(record.name, record.namespace),
+        () => JSON.stringify(record),
+        () =>
+          new TfaasError(
             "function-not-found",
             `Cannot update function ${JSON.stringify(record.name)}: it does not exist in namespace ${JSON.stringify(record.namespace)}`,
-          );
-        }
-        try {
-          await this.#kv.update(key, JSON.stringify(record), current.revision);
-          return;
-        } catch (error) {
-          // Someone else changed or removed it since we read it: look again.
-          if (!isWrongLastSequence(error)) throw error;
-        }
-      }
+          ),
+      );
     });
   }
 

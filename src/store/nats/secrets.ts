@@ -10,7 +10,7 @@ import type { SecretStore } from "../index.js";
 import type { SecretCipher } from "../secret-cipher.js";
 import { removeKey } from "./functions.js";
 import type { Guard } from "./guard.js";
-import { isWrongLastSequence, liveEntry } from "./kv-util.js";
+import { isWrongLastSequence, liveEntry, updateLive } from "./kv-util.js";
 import { token, untoken } from "./keys.js";
 
 const NONCE_BYTES = 12;
@@ -48,17 +48,7 @@ export class NatsSecretStore implements SecretStore {
 
   update(name: string, namespace: string, value: Uint8Array): Promise<void> {
     return this.#guard.run("update secret", async () => {
-      const key = keyOf(name, namespace);
-      for (;;) {
-        const current = liveEntry(await this.#kv.get(key));
-        if (current === undefined) throw notFound("update", name, namespace);
-        try {
-          await this.#kv.update(key, this.#seal(name, namespace, value), current.revision);
-          return;
-        } catch (error) {
-          if (!isWrongLastSequence(error)) throw error;
-        }
-      }
+      await updateLive(this.#kv, keyOf(name, namespace), () => this.#seal(name, namespace, value), () => notFound("update", name, namespace));
     });
   }
 
