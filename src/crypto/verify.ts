@@ -5,6 +5,7 @@
  * measured worker (that is the attestation's part, checked elsewhere).
  */
 import type { KeyObject } from "node:crypto";
+import type { Check } from "../shared/check.js";
 import { fromBase64Url } from "./bytes.js";
 import { bodyDigest, encodeContent, hashEncoded } from "./canonical.js";
 import { toPublicKey, type PublicKeyInput } from "./keys.js";
@@ -12,13 +13,7 @@ import { rootFromPath } from "./merkle.js";
 import { parseReceipt, type SignedReceipt } from "./receipt.js";
 import { batchMessage, receiptMessage, signatureVerifies } from "./signatures.js";
 
-/** One named verification step; `detail` holds only public data. */
-export interface Check {
-  /** Stable dotted name, e.g. `receipt.signature`. */
-  name: string;
-  ok: boolean;
-  detail: string;
-}
+export type { Check };
 
 export interface ReceiptVerification {
   ok: boolean;

@@ -1,11 +1,6 @@
-/** One named verification step and its outcome; verifiers return every step they performed. */
-export interface Check {
-  /** Stable, dotted name, e.g. `sev-snp.report-signature`, `policy.measurement`. */
-  name: string;
-  ok: boolean;
-  /** What was compared or why it failed; public data only (no keys' secret parts, no bodies). */
-  detail: string;
-}
+import type { Check } from "../shared/check.js";
+
+export type { Check };
 
 /** Collects checks; `run` turns a thrown error into a failed check so one bad input never hides the others. */
 export class CheckList {
