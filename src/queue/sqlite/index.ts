@@ -11,6 +11,7 @@ import Database from "better-sqlite3";
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { TfaasError } from "../../shared/errors.js";
+import { Lifecycle } from "../../store/lifecycle.js";
 import type {
   CallRecord,
   CallRequest,
@@ -101,7 +102,7 @@ class SqliteQueue implements Queue {
   readonly #writes: GroupCommit;
   readonly #maxDepth: number;
   #depth: number;
-  #closed = false;
+  readonly #lifecycle = new Lifecycle("queue");
   readonly #sql;
 
   constructor(db: Database.Database, maxDepth: number, fsyncAcknowledged: boolean) {
@@ -270,30 +271,26 @@ class SqliteQueue implements Queue {
     return this.#read(() => this.#depth);
   }
 
-  async close(): Promise<void> {
-    if (this.#closed) return;
-    this.#closed = true;
-    await this.#writes.drained();
-    this.#db.close();
+  close(): Promise<void> {
+    return this.#lifecycle.close(async () => {
+      await this.#writes.drained();
+      this.#db.close();
+    });
   }
 
   #write<T>(durable: boolean, write: () => T): Promise<T> {
-    if (this.#closed) return Promise.reject(closedError());
+    if (this.#lifecycle.closed) return Promise.reject(this.#lifecycle.closedError());
     return this.#writes.run(write, durable);
   }
 
   #read<T>(read: () => T): Promise<T> {
-    if (this.#closed) return Promise.reject(closedError());
+    if (this.#lifecycle.closed) return Promise.reject(this.#lifecycle.closedError());
     try {
       return Promise.resolve(read());
     } catch (error) {
       return Promise.reject(error);
     }
   }
-}
-
-function closedError(): TfaasError {
-  return new TfaasError("unavailable", "Cannot use the queue: current state is closed");
 }
 
 function notRunning(callId: string, state: CallState | undefined): TfaasError {
