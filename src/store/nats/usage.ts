@@ -5,7 +5,7 @@
  *
  * Cost of ranges: `totals` and `list` read every record of the namespace (or function) that the
  * server received from `since` minus the clock-skew allowance until now, and add them up here
- * (fuel exactly, as BigInt). A record is found as long as the clock of the host that wrote it
+ * (fuel exactly, as BigInt: ../usage-ledger.ts). A record is found as long as the clock of the host that wrote it
  * was at most `maxClockSkewMs` ahead of the NATS server's. Ranges without `since` read the
  * whole subject; keep them for reports, not hot paths.
  */

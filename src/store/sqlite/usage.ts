@@ -1,7 +1,7 @@
 /**
  * The usage ledger on SQLite. Appends come in batches (the gateway buffers them), so one
- * transaction covers many invocations. Fuel sums are exact: they are added as BigInts here,
- * not as SQLite doubles.
+ * transaction covers many invocations. Fuel sums are exact: they are added as BigInts
+ * (../usage-ledger.ts), not as SQLite doubles.
  */
 import type { Database } from "better-sqlite3";
 import type { UsageQuery, UsageRecord, UsageStore, UsageTotals } from "../index.js";
