@@ -216,12 +216,14 @@ describe.skipIf(natsServerMissing)("distributed mode on a three-node JetStream c
     await eventually(
       "a deployment after the kill",
       async () => (await gateway.api("/system/function/echo2")).status === 200 || (await deployAgain(gateway, "echo2")),
-      30_000,
+      // JetStream elections after a SIGKILL take seconds, far longer on a loaded 2-core machine;
+      // the time it took is printed below.
+      90_000,
     );
     console.info(`NATS node SIGKILL: a deployment accepted ${Date.now() - killed} ms after the kill`);
     // Calls start once every stream has a leader on a live node; an outcome recorded during an
     // election is retried by the dispatcher (src/queue/dispatcher.test.ts covers that).
-    await eventually("stream leaders on live nodes", () => leadersSettled(cluster.urls, "tfaas-n0"), 30_000);
+    await eventually("stream leaders on live nodes", () => leadersSettled(cluster.urls, "tfaas-n0"), 60_000);
     const ids = Array.from({ length: 20 }, (_, n) => `cluster-${n}`);
     for (const id of ids) {
       // A client retries a 503 with the same call id (the reason X-Call-Id exists); a 409 after
@@ -249,5 +251,5 @@ describe.skipIf(natsServerMissing)("distributed mode on a three-node JetStream c
     ).catch((error: unknown) => {
       throw new Error(`${(error as Error).message}; states: ${states.join(",")}\n${gateway.output().slice(-3000)}`);
     });
-  }, 120_000);
+  }, 240_000);
 });
