@@ -163,6 +163,18 @@ describe("functions lifecycle", () => {
     expect(await malformed.text()).toMatch(/not valid JSON/);
   });
 
+  it("forgets a removed function's logs, even lines still buffered when it was removed", async () => {
+    const trap = await watFixture("trap");
+    await deploy(platform, "reborn", trap);
+    expect((await fetch(platform.url + "/function/reborn", { method: "POST" })).status).toBe(500);
+    // Removed and redeployed within the log writer's batching window.
+    const del = await platform.api("/system/functions", { ...json({ functionName: "reborn" }), method: "DELETE" });
+    expect(del.status).toBe(202);
+    await deploy(platform, "reborn", trap);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(await (await platform.api("/system/logs?name=reborn")).text()).toBe("");
+  });
+
   it("deletes with 202, unknown with 404, {} with 400", async () => {
     await deploy(platform, "doomed", echo);
     const del = (body: unknown) => platform.api("/system/functions", { ...json(body), method: "DELETE" });

@@ -15,6 +15,7 @@ import type { Store } from "../store/index.js";
 import type { Dispatch } from "../worker/dispatch.js";
 import type { FunctionSpec } from "../worker/protocol.js";
 import { confidentialSetting } from "./confidential-route.js";
+import type { FunctionLogs } from "./logs.js";
 
 /** What the hot path needs, derived once per revision. */
 export interface FunctionSettings {
@@ -43,6 +44,8 @@ export interface LiveFunction {
 export interface RegistryOptions {
   store: Store;
   dispatch: Dispatch;
+  /** The function logs' writer: removal goes through it so buffered lines are not stored after. */
+  logs: Pick<FunctionLogs, "removeFunction">;
   defaultExecTimeoutMs: number;
   defaultFuelLimit: bigint;
   maxOutputBytes: number;
@@ -214,7 +217,7 @@ export class FunctionRegistry {
   async remove(name: string, namespace: string = DEFAULT_NAMESPACE): Promise<void> {
     const fn = this.require(name, namespace);
     await this.options.store.functions.remove(name, namespace);
-    await this.options.store.logs.removeFunction(name, namespace);
+    await this.options.logs.removeFunction(name, namespace);
     this.live.delete(fn.id);
     this.options.dispatch.remove(fn.id);
     this.options.onReplicas?.(fn.id, 0);

@@ -51,15 +51,16 @@ export interface Gateway {
 
 export async function createGateway({ config, store, dispatch, queue, credentials, info }: GatewayOptions): Promise<Gateway> {
   const metrics = createMetrics();
+  const logs = new FunctionLogs(store.logs);
   const registry = new FunctionRegistry({
     store,
     dispatch,
+    logs,
     defaultExecTimeoutMs: config.execTimeoutMs,
     defaultFuelLimit: BigInt(config.fuelLimit),
     maxOutputBytes: config.maxOutputBytes,
     onReplicas: (id, replicas) => metrics.serviceCount.labels(id).set(replicas),
   });
-  const logs = new FunctionLogs(store.logs);
   const authorized = createBasicAuth(credentials);
   const usage = new BatchWriter<UsageRecord>({ what: "usage records", write: (records) => store.usage.append(records) });
   const invoker = new Invoker({ registry, dispatch, logs, metrics, usage });

@@ -13,13 +13,19 @@ export class FunctionLogs {
 
   private readonly writer: BatchWriter<LogEntry>;
 
-  constructor(store: LogStore) {
+  constructor(private readonly store: LogStore) {
     this.writer = new BatchWriter({ what: "function logs", write: (entries) => store.append(entries) });
   }
 
   /** Stores what is buffered; queries see every line recorded before the call. */
   flush(): Promise<void> {
     return this.writer.flush();
+  }
+
+  /** Drops a removed function's logs, after the buffer is written so no old line outlives them. */
+  async removeFunction(name: string, namespace: string): Promise<void> {
+    await this.writer.flush();
+    await this.store.removeFunction(name, namespace);
   }
 
   /** Splits text into lines and records them; never throws into the caller's request. */
