@@ -4,7 +4,7 @@
  */
 import { execFileSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { checkTeeDevice, SIM_WARNING, workerEnvironment } from "./attestation/index.js";
@@ -12,7 +12,7 @@ import { loadConfig, type ConfigOverrides, type PlatformConfig } from "./config/
 import { createGateway, type Gateway } from "./gateway/index.js";
 import type { SystemInfo } from "./gateway/system.js";
 import { TfaasError } from "./shared/errors.js";
-import { log } from "./shared/log.js";
+import { createFileOnce } from "./shared/files.js";
 import { stopOnSignals } from "./shared/stop-on-signals.js";
 import { followCluster, openDistributedBackends } from "./distributed/index.js";
 import { redactNatsUrl } from "./store/nats/index.js";
@@ -47,16 +47,13 @@ function systemInfo(orchestration: SystemInfo["orchestration"]): SystemInfo {
 }
 
 /** The admin password: from the environment, else generated once and kept (mode 0600) in the data directory. */
-function adminPassword(config: PlatformConfig): { password: string; file: string | undefined } {
+async function adminPassword(config: PlatformConfig): Promise<{ password: string; file: string | undefined }> {
   if (config.adminPassword !== undefined) return { password: config.adminPassword, file: undefined };
   const file = path.join(config.dataDir, "admin-password");
-  try {
-    return { password: readFileSync(file, "utf8").trim(), file };
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
-  }
-  const password = randomBytes(24).toString("base64url");
-  writeFileSync(file, password + "\n", { mode: 0o600, flag: "wx" });
+  // Written whole or not at all, and a second `tfaas up` racing on the same directory reads the first one's.
+  await createFileOnce(file, randomBytes(24).toString("base64url") + "\n");
+  const password = readFileSync(file, "utf8").trim();
+  if (password === "") throw new TfaasError("internal", `Cannot start: the admin password file ${file} is empty; remove it to generate a new one`);
   return { password, file };
 }
 
@@ -65,7 +62,7 @@ export async function startPlatform(config: PlatformConfig): Promise<Platform> {
   await checkTeeDevice(config.attestation);
   const backends = config.nats === undefined ? await embeddedBackends(config) : await distributedBackends(config, config.nats);
   const { store, queue, dispatch } = backends;
-  const { password, file } = adminPassword(config);
+  const { password, file } = await adminPassword(config);
   const gateway: Gateway = await createGateway({
     config,
     store,
