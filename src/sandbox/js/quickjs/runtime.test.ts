@@ -50,3 +50,31 @@ describe("quickjs engine: calls start from the captured memory", () => {
     for (const value of values) expect(Number(value)).toBeLessThan(1);
   });
 });
+
+describe("quickjs engine: prepare checks that the module compiles without running it", () => {
+  const runtime = createQuickJsRuntime();
+  const prepare = (source: string) => runtime.prepare(new TextEncoder().encode(source), { abi: "stdio" });
+
+  // A compile-only module eval in quickjs-emscripten 0.32 read an uninitialised pointer: these
+  // valid modules were refused ("nests too deeply") or answered an empty error, depending on the heap.
+  it.each([
+    `export default { fetch() { return new Response("hi"); } }`,
+    `function g() { return new Response("hi"); }\nexport default { fetch: g };`,
+    `#!/usr/bin/env tfaas\nexport default { fetch() { return new Response("hi"); } }`,
+  ])("accepts and runs %j", async (source) => {
+    const result = await (await prepare(source)).invoke(request("/"), context);
+    expect([result.status, text(result.body)]).toEqual([200, "hi"]);
+  });
+
+  it("refuses a syntax error and an import with invalid-artifact", async () => {
+    await expect(prepare(`export default { fetch() { return 1; }`)).rejects.toMatchObject({ code: "invalid-artifact", message: /SyntaxError/ });
+    await expect(prepare(`import x from "y"; export default { fetch() { return x; } };`)).rejects.toMatchObject({ code: "invalid-artifact", message: /could not load module/ });
+  });
+
+  it("does not run the module's top level at prepare", async () => {
+    const fn = await prepare(`throw new Error("top level ran");\nexport default {};`);
+    const result = await fn.invoke(request("/"), context);
+    expect(result.status).toBe(500);
+    expect(result.stderr).toContain("top level ran");
+  });
+});

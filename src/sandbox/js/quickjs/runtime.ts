@@ -339,6 +339,17 @@ function settle(runtime: QuickJSRuntime, vm: QuickJSContext, handle: QuickJSHand
   }
 }
 
+/** Thrown by a module's first statement when prepare only checks that it compiles and links. */
+const COMPILED_SENTINEL = "__tfaas_compiled__";
+
+/** `source` with a first statement that throws the sentinel (after a hashbang line, which must stay first). */
+function stoppedAtStart(source: string): string {
+  const stop = `throw ${JSON.stringify(COMPILED_SENTINEL)};`;
+  if (!source.startsWith("#!")) return stop + source;
+  const lineEnd = source.indexOf("\n");
+  return lineEnd === -1 ? source : `${source.slice(0, lineEnd + 1)}${stop}${source.slice(lineEnd + 1)}`;
+}
+
 class QuickJsRuntime implements Runtime {
   readonly kind = "quickjs";
   readonly #engines = new Engines();
@@ -349,8 +360,14 @@ class QuickJsRuntime implements Runtime {
     const engine = await this.#engines.get();
     let description: string | undefined;
     try {
-      const result = engine.vm.evalCode(source, MODULE_NAME, { type: "module", compileOnly: true });
-      if (result.error) description = describeError(engine.vm, result.error);
+      // Not `compileOnly`: quickjs-emscripten 0.32 reads an uninitialised module pointer after a
+      // compile-only module eval (QTS_Eval), which fails valid modules at random or traps. The
+      // module is compiled and linked for real, and its body stops at the sentinel it starts with.
+      const result = engine.vm.evalCode(stoppedAtStart(source), MODULE_NAME, { type: "module" });
+      if (result.error) {
+        const thrown = engine.vm.dump(result.error) as unknown;
+        if (thrown !== COMPILED_SENTINEL) description = describeError(engine.vm, result.error);
+      }
     } catch (error) {
       // The parser ran out of the host's native stack (deeply nested source): the instance goes.
       this.#engines.discard(engine);
