@@ -9,7 +9,7 @@ import path from "node:path";
 import Database from "better-sqlite3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parseAttestationAnswer, verifyAttestationAnswer } from "../src/attestation/index.js";
-import { bodyDigest, decodeReceiptHeader, parseReceipt, receiptHash, verifyChain, verifyReceipt, type SignedReceipt } from "../src/crypto/index.js";
+import { bodyDigest, decodeReceiptHeader, encodeReceiptHeader, parseReceipt, receiptHash, verifyChain, verifyReceipt, type SignedReceipt } from "../src/crypto/index.js";
 import { parsePolicy, SIM_PLATFORM_KEY_FILE } from "../src/tee/index.js";
 import { tfaas } from "./cli-runner.js";
 import { deploy, startPlatform, watFixture, type Platform } from "./harness.js";
@@ -128,13 +128,13 @@ describe("receipts, batched (the default)", () => {
     expect(report.bill.functions).toHaveLength(1);
     expect(report.bill.functions[0]).toMatchObject({ function: "echo.openfaas-fn", calls: totals[0]!.calls, fuel: totals[0]!.fuel });
 
-    // The operator edits one stored receipt (fuel halved): its proof no longer leads to the signed root.
+    // The operator edits one stored receipt (fuel halved), re-encoded well-formed: it no longer leads to the signed root.
     const db = new Database(path.join(platform.dataDir, "tfaas.db"));
     try {
       const row = db.prepare("SELECT rowid, receipt FROM usage WHERE receipt IS NOT NULL ORDER BY rowid LIMIT 1 OFFSET 2").get() as { rowid: number; receipt: string };
-      const receipt = JSON.parse(row.receipt) as { content: { usage: { fuel: string } } };
-      receipt.content.usage.fuel = String(BigInt(receipt.content.usage.fuel) / 2n);
-      db.prepare("UPDATE usage SET receipt = ? WHERE rowid = ?").run(JSON.stringify(receipt), row.rowid);
+      const receipt = structuredClone(decodeReceiptHeader(row.receipt));
+      receipt.content.usage.fuel = String(BigInt(receipt.content.usage.fuel!) / 2n);
+      db.prepare("UPDATE usage SET receipt = ? WHERE rowid = ?").run(encodeReceiptHeader(receipt), row.rowid);
     } finally {
       db.close();
     }

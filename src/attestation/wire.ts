@@ -19,10 +19,12 @@ export interface WorkerIdentityInfo {
   simPlatformKey?: string;
 }
 
-/** A call's signed receipt as the worker returns it: the X-Tfaas-Receipt value and the JSON the ledger stores. */
+/**
+ * A call's signed receipt as the worker returns it: its compact form, the X-Tfaas-Receipt value,
+ * which the ledger also stores as-is (the JSON form is rebuilt from it when served).
+ */
 export interface WireReceipt {
   header: string;
-  json: string;
 }
 
 /** A worker's answer to an `attest(nonce)` request. */

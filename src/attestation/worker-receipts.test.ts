@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { generateSigningKeyPair, parseReceipt, verifyChain, type SignedReceipt } from "../crypto/index.js";
+import { decodeReceiptHeader, generateSigningKeyPair, verifyChain, type SignedReceipt } from "../crypto/index.js";
 import type { CallFacts } from "./worker-receipts.js";
 import { WORKER_BATCH_SIZE, WorkerReceipts } from "./worker-receipts.js";
 
@@ -19,7 +19,7 @@ function setup(mode: "each" | "batched" | "off") {
   return { receipts: new WorkerReceipts({ workerId: "worker-0.test", privateKey, mode }), publicKey };
 }
 
-const parsed = (wire: { json: string } | undefined): SignedReceipt => parseReceipt(JSON.parse(wire!.json));
+const parsed = (wire: { header: string } | undefined): SignedReceipt => decodeReceiptHeader(wire!.header);
 
 describe("WorkerReceipts", () => {
   it("batched: a lone call's batch is signed as soon as the worker is idle, holding one receipt", async () => {
@@ -49,7 +49,7 @@ describe("WorkerReceipts", () => {
     await expect(ticket.issue(facts)).rejects.toMatchObject({ code: "internal" });
   });
 
-  it("each: one signature per receipt, with both wire forms; off: none", async () => {
+  it("each: one signature per receipt, in its compact wire form; off: none", async () => {
     const { receipts } = setup("each");
     const wire = await receipts.begin().issue(facts);
     expect(parsed(wire).proof.mode).toBe("each");

@@ -39,7 +39,7 @@ export interface CallFacts {
 
 /** One call's claim on a receipt; only its first use counts. */
 export interface CallTicket {
-  /** The call's receipt in its wire forms (settles when its batch is signed), or undefined when receipts are off. */
+  /** The call's receipt in its compact wire form (settles when its batch is signed), or undefined when receipts are off. */
   issue(facts: CallFacts): Promise<WireReceipt | undefined>;
   /** The call ended without a result to sign (a platform failure). */
   abandon(): void;
@@ -104,9 +104,8 @@ export class WorkerReceipts {
       if (this.#open >= WORKER_BATCH_SIZE || performance.now() - this.#openedAt >= MAX_BATCH_HOLD_MS) this.#flush();
       else this.#flushWhenIdle();
     }
-    // Encoded here, where the signer's raw parts are at hand: the gateway only relays strings.
-    const receipt = await pending;
-    return { header: encodeReceiptHeader(receipt), json: JSON.stringify(receipt) };
+    // Encoded here, where the signer's raw parts are at hand: the gateway relays and stores this string.
+    return { header: encodeReceiptHeader(await pending) };
   }
 
   #flush(): void {

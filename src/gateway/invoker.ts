@@ -100,7 +100,7 @@ export class Invoker {
       wallSeconds: outcome.seconds,
       weightsVersion: used.weightsVersion,
       instance,
-      ...(receipt !== undefined ? { receipt: receipt.json } : {}),
+      ...(receipt !== undefined ? { receipt: receipt.header } : {}),
     });
   }
 }

@@ -1,11 +1,14 @@
 /**
- * Receipts from the usage ledger, as the workers signed them (their JSON form, served as-is):
+ * Receipts from the usage ledger, as the workers signed them. The ledger keeps each in its
+ * compact form (the X-Tfaas-Receipt value, as it went out); they are served in their JSON form,
+ * decoded strictly, the Merkle root recomputed from the content and audit path:
  * - GET /system/receipts/{callId} → one receipt (404 when the call is unknown or has none);
  * - GET /system/receipts?since=&until=&name=&limit= → the receipts of a range, in ledger order
  *   (what `tfaas usage --verify` recomputes a bill from).
  * The gateway stores and relays receipts; it cannot forge them, but it can withhold them, which a
  * verifier sees as gaps in a worker's chain (docs/receipts.md).
  */
+import { decodeReceiptHeader, type SignedReceipt } from "../crypto/index.js";
 import { TfaasError } from "../shared/errors.js";
 import type { UsageRecord, UsageStore } from "../store/index.js";
 import type { BatchWriter } from "./batch-writer.js";
@@ -24,8 +27,13 @@ function limitOf(text: string | null): number {
   return value;
 }
 
-function parsed(record: UsageRecord): unknown {
-  return JSON.parse(record.receipt!) as unknown;
+/** A stored receipt that does not decode is the ledger's fault, not the client's: `internal`, naming the call. */
+function parsed(record: UsageRecord): SignedReceipt {
+  try {
+    return decodeReceiptHeader(record.receipt!);
+  } catch (error) {
+    throw new TfaasError("internal", `Cannot serve the receipt of call ${JSON.stringify(record.callId.slice(0, 128))}: the stored form does not decode`, { cause: error });
+  }
 }
 
 export function receiptsRoutes(store: UsageStore, pending: BatchWriter<UsageRecord>): Route[] {

@@ -104,7 +104,7 @@ export interface UsageRecord {
   weightsVersion: string | null;
   /** The worker that ran the call. */
   instance: string;
-  /** The call's signed receipt (its JSON form), when the worker issued one. */
+  /** The call's signed receipt in its compact form (the `X-Tfaas-Receipt` value, docs/receipts.md), when the worker issued one. */
   receipt?: string;
 }
 
