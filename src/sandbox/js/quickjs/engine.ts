@@ -1,6 +1,7 @@
 /**
  * The QuickJS engine as a metered WebAssembly module. The release-sync build's .wasm is
- * instrumented by the metering pass once per process and compiled once; each engine instance is
+ * instrumented by the metering pass once per machine (engine-cache.ts; once per process without
+ * a cache directory) and compiled once per process; each engine instance is
  * that compiled module instantiated through the emscripten loader (we instantiate it ourselves,
  * so we hold the instance and can read and set its metering globals).
  *
@@ -8,12 +9,13 @@
  * limit) and context. An instance is discarded whenever a call ends inside the engine's own
  * code by a trap (hard fuel limit, engine abort): its heap is then in an unknown state.
  */
-import { readFileSync } from "node:fs";
+import { readFile } from "node:fs/promises";
 import { createRequire } from "node:module";
 import * as releaseSyncModule from "@jitl/quickjs-wasmfile-release-sync";
 import { newQuickJSWASMModuleFromVariant, newVariant, type QuickJSSyncVariant, type QuickJSWASMModule } from "quickjs-emscripten-core";
-import { instrument } from "../../../metering/index.js";
 import { TfaasError } from "../../../shared/errors.js";
+import { log } from "../../../shared/log.js";
+import { meteredEngineBytes } from "./engine-cache.js";
 
 // The package is CommonJS with a `default` export: under NodeNext its default import is the module object.
 const releaseSync = (releaseSyncModule as unknown as { default: QuickJSSyncVariant }).default;
@@ -30,12 +32,26 @@ const INITIAL_PAGES = 256;
 const MAXIMUM_PAGES = 32768;
 
 let compiled: Promise<WebAssembly.Module> | undefined;
+let cacheDir: string | undefined;
+
+/**
+ * Keeps the instrumented engine in `directory` (engine-cache.ts), so the metering pass runs once
+ * per machine; without it every process instruments the engine itself. Set before the first use.
+ */
+export function useEngineCache(directory: string | undefined): void {
+  cacheDir = directory;
+}
 
 /** The instrumented QuickJS module, compiled once per process. */
 export function meteredQuickJsModule(): Promise<WebAssembly.Module> {
   compiled ??= (async () => {
+    const started = performance.now();
     const path = createRequire(import.meta.url).resolve("@jitl/quickjs-wasmfile-release-sync/wasm");
-    return WebAssembly.compile(instrument(readFileSync(path)).bytes);
+    const metered = await meteredEngineBytes(await readFile(path), cacheDir);
+    const loaded = performance.now();
+    const module = await WebAssembly.compile(metered.bytes);
+    log.debug("QuickJS engine compiled", { from: metered.from, loadMs: Math.round(loaded - started), compileMs: Math.round(performance.now() - loaded) });
+    return module;
   })();
   compiled.catch(() => (compiled = undefined));
   return compiled;
