@@ -53,6 +53,12 @@ import { PRELUDE_SOURCE } from "../prelude/source.js";
 const MIN_MEMORY_MB = 8;
 /** Idle isolates kept per memory limit. */
 const MAX_IDLE_ISOLATES = 4;
+/**
+ * Isolates kept warm per memory limit in use: while a call runs in one, the other prepares its
+ * next context on its own thread (a context costs ~0.7–1 ms; with one isolate the next call waits
+ * for it, since the isolate is locked by the running call).
+ */
+const WARM_ISOLATES = 2;
 
 /**
  * Per context, after the prelude: `run(namespace, meta, body)` starts the dispatch and returns
@@ -88,22 +94,39 @@ class WarmIsolate {
   readonly isolate: ivm.Isolate;
   /** Set once the warm-up call ran in this isolate. */
   warmed = false;
+  /** Whether the spare context is ready, so a call taking this isolate now does not wait. */
+  spareReady = false;
   readonly #script: ivm.Script;
   #spare: Promise<WarmContext> | undefined;
 
   constructor(readonly memoryMb: number) {
     this.isolate = new ivm.Isolate({ memoryLimit: memoryMb });
     this.#script = this.isolate.compileScriptSync(CONTEXT_SOURCE, { filename: "prelude.js" });
-    this.#spare = this.#newContext();
-    this.#spare.catch(() => (this.#spare = undefined));
+    this.prepareSpare();
   }
 
-  /** A fresh context for one call; the next one starts being prepared at once. */
+  /** A fresh context for one call: the spare (prepared or still being made), else a new one. */
   async take(): Promise<WarmContext> {
-    const warm = await (this.#spare ?? this.#newContext());
-    this.#spare = this.#newContext();
-    this.#spare.catch(() => (this.#spare = undefined));
-    return warm;
+    const spare = this.#spare;
+    this.#spare = undefined;
+    this.spareReady = false;
+    return spare ?? this.#newContext();
+  }
+
+  /**
+   * Starts making the next call's context on the isolate's thread, unless one is there. Called
+   * when a call ends, not when it starts: the running call holds the isolate's lock, and making a
+   * context alongside it would only make the call wait.
+   */
+  prepareSpare(): void {
+    if (this.#spare !== undefined || !this.usable) return;
+    const spare = this.#newContext();
+    this.#spare = spare;
+    this.spareReady = false;
+    spare.then(
+      () => (this.spareReady = this.#spare === spare),
+      () => (this.#spare = this.#spare === spare ? undefined : this.#spare),
+    );
   }
 
   /** Context, host functions and prelude: three tasks on the isolate's thread. */
@@ -139,26 +162,70 @@ class WarmIsolate {
   }
 }
 
-/** Warm isolates by memory limit, shared by every v8 function in the worker. */
+/** Runs the built-in warm-up call once in `warm`, so a function's first call there finds the call path compiled. */
+async function warmUp(warm: WarmIsolate): Promise<void> {
+  if (warm.warmed) return;
+  const output = await runCall(warm, { source: WARM_UP_SOURCE, cachedData: undefined }, WARM_UP_REQUEST, WARM_UP_CONTEXT, new FunctionLog());
+  if (output.status !== 201) throw new TfaasError("internal", `Cannot warm up V8: current status is ${output.status}`);
+  warm.warmed = true;
+}
+
+/**
+ * Warm isolates by memory limit, shared by every v8 function in the worker. A call takes the idle
+ * isolate whose next context is ready (else the one idle longest); when that leaves none idle,
+ * another is started in the background, up to WARM_ISOLATES, so consecutive calls alternate
+ * between isolates and each finds its context prepared during the previous call.
+ */
 class IsolatePool {
   readonly #idle = new Map<number, WarmIsolate[]>();
+  readonly #growing = new Set<number>();
 
   acquire(memoryMb: number): WarmIsolate {
-    const idle = this.#idle.get(memoryMb);
-    while (idle !== undefined && idle.length > 0) {
-      const warm = idle.pop()!;
-      if (warm.usable) return warm;
-    }
-    return new WarmIsolate(memoryMb);
+    const idle = (this.#idle.get(memoryMb) ?? []).filter((warm) => warm.usable);
+    this.#idle.set(memoryMb, idle);
+    const ready = idle.findIndex((warm) => warm.spareReady);
+    const [warm] = idle.splice(ready === -1 ? 0 : ready, 1);
+    if (idle.length === 0) this.#grow(memoryMb);
+    return warm ?? new WarmIsolate(memoryMb);
   }
 
   release(warm: WarmIsolate): void {
     if (!warm.usable) return;
+    warm.prepareSpare();
     const idle = this.#idle.get(warm.memoryMb) ?? [];
     if (idle.length >= MAX_IDLE_ISOLATES) return warm.dispose();
     idle.push(warm);
     this.#idle.set(warm.memoryMb, idle);
   }
+
+  /** Starts `count` warmed isolates for `memoryMb` now (worker start-up), before any call needs them. */
+  async prewarm(memoryMb: number, count = WARM_ISOLATES): Promise<void> {
+    const started = Array.from({ length: count }, async () => {
+      const warm = new WarmIsolate(memoryMb);
+      await warmUp(warm);
+      this.release(warm);
+    });
+    await Promise.all(started);
+  }
+
+  /** One more warmed isolate for `memoryMb` in the background, while fewer than WARM_ISOLATES are idle. */
+  #grow(memoryMb: number): void {
+    if (this.#growing.has(memoryMb)) return;
+    this.#growing.add(memoryMb);
+    setImmediate(() => {
+      const idle = this.#idle.get(memoryMb) ?? [];
+      const wanted = idle.length < WARM_ISOLATES - 1 ? this.prewarm(memoryMb, 1) : Promise.resolve();
+      wanted.catch(() => undefined).finally(() => this.#growing.delete(memoryMb));
+    });
+  }
+}
+
+/** Every v8 function in the process shares one pool. */
+const processPool = new IsolatePool();
+
+/** Starts the warm isolates for functions with the default memory limit, so no call waits for one. */
+export async function warmV8Isolates(): Promise<void> {
+  await processPool.prewarm(memoryMbFor(DEFAULT_JS_MEMORY_BYTES));
 }
 
 function describe(error: unknown): string {
@@ -251,7 +318,7 @@ class V8Function implements PreparedFunction {
 
 class V8Runtime implements Runtime {
   readonly kind = "v8";
-  readonly #pool = new IsolatePool();
+  readonly #pool = processPool;
 
   /**
    * Compiles the module (syntax errors surface now) and keeps V8's code cache for its calls; a
@@ -271,11 +338,7 @@ class V8Runtime implements Runtime {
         const detail = error instanceof Error ? error.message : String(error);
         throw new TfaasError("invalid-artifact", `Cannot prepare: the module does not compile: ${detail}`, { cause: error });
       }
-      if (!warm.warmed) {
-        const output = await runCall(warm, { source: WARM_UP_SOURCE, cachedData: undefined }, WARM_UP_REQUEST, WARM_UP_CONTEXT, new FunctionLog());
-        if (output.status !== 201) throw new TfaasError("internal", `Cannot warm up V8: current status is ${output.status}`);
-        warm.warmed = true;
-      }
+      await warmUp(warm);
       return new V8Function(this.#pool, { source, cachedData }, memoryLimitBytes);
     } finally {
       this.#pool.release(warm);
