@@ -3,6 +3,7 @@
  * WorkerPool. It never sees the store.
  */
 import { createWorkerIdentity, workerSettingsFromEnv } from "../attestation/index.js";
+import { startJsEngines } from "../sandbox/js/prewarm.js";
 import { asTfaasError } from "../shared/errors.js";
 import { log } from "../shared/log.js";
 import { ohttpKeyIdFromEnv } from "./confidential-call.js";
@@ -65,3 +66,6 @@ process.on("message", (message: ToWorker) => {
 // The gateway going away (even by SIGKILL) closes the channel: a worker never outlives it.
 process.on("disconnect", () => process.exit(0));
 send({ type: "ready", identity: identity.info });
+
+// JavaScript engines start after `ready`, so wasm functions never wait for them (docs/javascript.md).
+startJsEngines(process.env, workerSettingsFromEnv(process.env).dataDir);

@@ -350,9 +350,17 @@ function stoppedAtStart(source: string): string {
   return lineEnd === -1 ? source : `${source.slice(0, lineEnd + 1)}${stop}${source.slice(lineEnd + 1)}`;
 }
 
+/** One engine instance per process, shared by every quickjs function (and started early by `warmQuickJsEngine`). */
+const processEngines = new Engines();
+
+/** Starts the process's engine instance now (compile, set-up, warm-up call), so no call waits for it. */
+export async function warmQuickJsEngine(): Promise<void> {
+  await processEngines.get();
+}
+
 class QuickJsRuntime implements Runtime {
   readonly kind = "quickjs";
-  readonly #engines = new Engines();
+  readonly #engines = processEngines;
 
   /** Compiles the module in the engine (syntax errors surface now), which also warms the engine for the first call. */
   async prepare(bytes: Uint8Array, options: PrepareOptions): Promise<PreparedFunction> {
