@@ -10,6 +10,7 @@ import { fileURLToPath } from "node:url";
 import { checkTeeDevice, SIM_WARNING, workerEnvironment } from "./attestation/index.js";
 import { loadConfig, type ConfigOverrides, type PlatformConfig } from "./config/index.js";
 import { createGateway, type Gateway } from "./gateway/index.js";
+import { JS_PREWARM_ENV } from "./sandbox/js/prewarm.js";
 import type { SystemInfo } from "./gateway/system.js";
 import { TfaasError } from "./shared/errors.js";
 import { createFileOnce } from "./shared/files.js";
@@ -114,7 +115,7 @@ async function embeddedBackends(config: PlatformConfig): Promise<Backends> {
   let gateway: Gateway | undefined;
   const pool = new WorkerPool({
     size: config.workers,
-    env: workerEnvironment(config.attestation, config.dataDir),
+    env: { ...workerEnvironment(config.attestation, config.dataDir), [JS_PREWARM_ENV]: config.jsPrewarm.join(",") || "none" },
     onRestart: (instance) => gateway?.metrics.workerRestarts.labels(instance).inc(),
   });
   return {

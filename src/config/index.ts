@@ -6,6 +6,8 @@ import os from "node:os";
 import path from "node:path";
 import { z } from "zod";
 import { attestationConfigSchema, attestationFromEnv } from "../attestation/config.js";
+import { JS_ENGINES } from "../sandbox/js/index.js";
+import { JS_PREWARM_ENV, parseJsPrewarm } from "../sandbox/js/prewarm.js";
 import { Defaults } from "../shared/constants.js";
 import { TfaasError } from "../shared/errors.js";
 import { parseDurationMs } from "../shared/units.js";
@@ -53,6 +55,8 @@ const configSchema = z.object({
       ackWaitMs: z.number().int().min(300),
     })
     .optional(),
+  /** TFAAS_JS_PREWARM: JavaScript engines every worker starts before any deploy (docs/javascript.md); default both, `none` for none. */
+  jsPrewarm: z.array(z.enum(JS_ENGINES)),
   /** TFAAS_SECRETS_KEY_FILE: the 32-byte key sealing secrets in NATS; default `<data-dir>/secrets.key` (distributed mode only). */
   secretsKeyFile: z.string().min(1).optional(),
 });
@@ -148,6 +152,7 @@ export function loadConfig(overrides: ConfigOverrides = {}, env: NodeJS.ProcessE
     attestation: attestationFromEnv(env),
     ...(env.TFAAS_NATS_URL ? { nats: { url: env.TFAAS_NATS_URL, replicas: intFromEnv(env, "TFAAS_NATS_REPLICAS") ?? 1, ackWaitMs: durationFromEnv(env, "TFAAS_NATS_ACK_WAIT") ?? 30_000 } } : {}),
     ...(env.TFAAS_SECRETS_KEY_FILE ? { secretsKeyFile: env.TFAAS_SECRETS_KEY_FILE } : {}),
+    jsPrewarm: parseJsPrewarm(env[JS_PREWARM_ENV]),
     ...defined,
   };
   if (candidate.adminPassword === undefined) delete (candidate as { adminPassword?: string }).adminPassword;
