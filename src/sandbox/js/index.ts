@@ -10,8 +10,13 @@ import { TfaasError } from "../../shared/errors.js";
 export const JS_ENGINES = ["quickjs", "v8"] as const;
 export type JsEngine = (typeof JS_ENGINES)[number];
 
-/** Chosen by measurement (docs/javascript.md): V8 starts in ms where QuickJS first needs ~1 s, and runs CPU-heavy code far faster. */
-export const DEFAULT_JS_ENGINE: JsEngine = "v8";
+/**
+ * Chosen by measurement (docs/javascript.md): with the engines started when a worker starts, a
+ * function's first call costs ~1 ms in either; QuickJS then answers a small function faster (warm
+ * p50, p99, calls/s) and meters it with deterministic, signed fuel like a wasm function. V8 runs
+ * CPU-heavy code ~5x faster: such functions choose it by annotation.
+ */
+export const DEFAULT_JS_ENGINE: JsEngine = "quickjs";
 
 /** The annotation that picks a function's engine. */
 export const ENGINE_ANNOTATION = "com.tfaas.engine";
