@@ -4,8 +4,10 @@
  *   ../shared/tee-evidence when present) and of a whole GET /system/attestation round trip;
  * - warm sync invocation throughput with receipts off, each and batched: three platforms (one
  *   worker each, so the worker is the bottleneck and signing shows), loaded in alternating rounds
- *   in the same run, medians. Overhead per call = 1/rps(mode) − 1/rps(off): wall time the
- *   saturated worker spends per call beyond the baseline.
+ *   in the same run (the order rotates each round, so no mode always follows another), medians.
+ *   Overhead per call = 1/rps(mode) − 1/rps(off): wall time the saturated worker spends per call
+ *   beyond the baseline. Also the CPU time the gateway and the worker process each used per call
+ *   (from /proc, all threads): on a shared machine the steadier measure of what receipts cost.
  */
 import { randomBytes } from "node:crypto";
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
@@ -20,7 +22,7 @@ import { median, runLoad, type LoadResult } from "../load.js";
 import type { BenchOptions, Suite, SuiteResult } from "../suite.js";
 
 const VERIFY_RUNS = 100;
-const ROUNDS = 5;
+const ROUNDS = 7;
 const CONCURRENCY = 32;
 const MODES = ["off", "each", "batched"] as const;
 type Mode = (typeof MODES)[number];
@@ -121,6 +123,36 @@ async function receiptPathUs(mode: "off" | "each" | "batched"): Promise<number> 
   return median(runs);
 }
 
+/** CPU seconds a process has used so far, all threads (Linux /proc; null elsewhere). */
+function cpuSeconds(pid: number | undefined): number | null {
+  if (pid === undefined) return null;
+  try {
+    // Fields after the parenthesised command name: utime and stime are the 12th and 13th, in ticks.
+    const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ");
+    return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
+  } catch {
+    return null;
+  }
+}
+
+/** USER_HZ: what Linux counts /proc CPU times in (100 on every mainstream architecture). */
+const CLOCK_TICKS = 100;
+
+interface Round {
+  load: LoadResult;
+  /** CPU µs per successful call in the gateway and in its worker process, when /proc is there. */
+  gatewayCpuUs: number | null;
+  workerCpuUs: number | null;
+}
+
+async function loadRound(platform: Platform, roundMs: number): Promise<Round> {
+  const pids = { gateway: platform.process.pid, worker: platform.workerPids()[0] };
+  const before = { gateway: cpuSeconds(pids.gateway), worker: cpuSeconds(pids.worker) };
+  const load = await runLoad(`${platform.url}/function/echo`, body, CONCURRENCY, roundMs);
+  const perCall = (now: number | null, then: number | null) => (now === null || then === null || load.requests === 0 ? null : ((now - then) * 1e6) / load.requests);
+  return { load, gatewayCpuUs: perCall(cpuSeconds(pids.gateway), before.gateway), workerCpuUs: perCall(cpuSeconds(pids.worker), before.worker) };
+}
+
 /** GET /system/attestation (two sim workers make evidence) plus client-side verification of both. */
 async function roundTripMs(platform: Platform): Promise<number> {
   const times: number[] = [];
@@ -137,10 +169,10 @@ async function roundTripMs(platform: Platform): Promise<number> {
   return median(times);
 }
 
-async function meanBatchSize(platform: Platform, since: string): Promise<number> {
-  const receipts = (await (await platform.api(`/system/receipts?since=${encodeURIComponent(since)}&limit=20000`)).json()) as Array<{ proof: { mode: string; size?: number } }>;
-  const sizes = receipts.map((receipt) => receipt.proof.size ?? 1);
-  return sizes.reduce((sum, size) => sum + size, 0) / Math.max(1, sizes.length);
+/** Receipts per signed root since `since`: how many calls one signature served, on average. */
+async function receiptsPerSignature(platform: Platform, since: string): Promise<number> {
+  const receipts = (await (await platform.api(`/system/receipts?since=${encodeURIComponent(since)}&limit=100000`)).json()) as Array<{ proof: { root?: string } }>;
+  return receipts.length / Math.max(1, new Set(receipts.map((receipt) => receipt.proof.root)).size);
 }
 
 async function run({ seconds, progress }: BenchOptions): Promise<SuiteResult> {
@@ -161,18 +193,26 @@ async function run({ seconds, progress }: BenchOptions): Promise<SuiteResult> {
 
     progress("warming up…");
     for (const mode of MODES) await runLoad(`${platforms[mode].url}/function/echo`, body, CONCURRENCY, 1000);
-    const runs: Record<Mode, LoadResult[]> = { off: [], each: [], batched: [] };
+    const rounds: Record<Mode, Round[]> = { off: [], each: [], batched: [] };
     let batchSize = 0;
     for (let round = 1; round <= ROUNDS; round++) {
-      for (const mode of MODES) {
+      for (let i = 0; i < MODES.length; i++) {
+        const mode = MODES[(round + i) % MODES.length]!;
         progress(`round ${round}/${ROUNDS}: receipts ${mode}`);
         const since = new Date().toISOString();
-        runs[mode].push(await runLoad(`${platforms[mode].url}/function/echo`, body, CONCURRENCY, roundMs));
-        if (mode === "batched" && round === ROUNDS) batchSize = await meanBatchSize(platforms.batched, since);
+        rounds[mode].push(await loadRound(platforms[mode], roundMs));
+        if (mode === "batched" && round === ROUNDS) batchSize = await receiptsPerSignature(platforms.batched, since);
       }
     }
+    const runs = Object.fromEntries(MODES.map((mode) => [mode, rounds[mode].map((r) => r.load)])) as Record<Mode, LoadResult[]>;
     const rps = Object.fromEntries(MODES.map((mode) => [mode, median(runs[mode].map((r) => r.rps))])) as Record<Mode, number>;
     const p50 = Object.fromEntries(MODES.map((mode) => [mode, median(runs[mode].map((r) => r.p50Ms))])) as Record<Mode, number>;
+    const p99 = Object.fromEntries(MODES.map((mode) => [mode, median(runs[mode].map((r) => r.p99Ms))])) as Record<Mode, number>;
+    const cpuMedian = (mode: Mode, key: "gatewayCpuUs" | "workerCpuUs") => {
+      const values = rounds[mode].map((r) => r[key]).filter((v): v is number => v !== null);
+      return values.length === 0 ? null : median(values);
+    };
+    const cpuUs = Object.fromEntries(MODES.map((mode) => [mode, { gateway: cpuMedian(mode, "gatewayCpuUs"), worker: cpuMedian(mode, "workerCpuUs") }])) as Record<Mode, { gateway: number | null; worker: number | null }>;
     const errors = MODES.reduce((sum, mode) => sum + runs[mode].reduce((s, r) => s + r.errors, 0), 0);
     const overheadUs = (mode: Mode) => 1e6 / rps[mode] - 1e6 / rps.off;
     const loss = (mode: Mode) => 1 - rps[mode] / rps.off;
@@ -188,25 +228,28 @@ async function run({ seconds, progress }: BenchOptions): Promise<SuiteResult> {
         roundSeconds: seconds,
         rps,
         p50Ms: p50,
+        p99Ms: p99,
+        cpuUsPerCall: cpuUs,
         errors,
         overheadUsPerCall: { each: overheadUs("each"), batched: overheadUs("batched") },
         throughputLoss: { each: loss("each"), batched: loss("batched") },
-        batchedMeanBatchSize: batchSize,
+        batchedReceiptsPerSignature: batchSize,
       },
       targets: { batchedOverheadUsPerCall: 20, batchedThroughputLoss: 0.05 },
     };
+    const cpuText = (value: number | null) => (value === null ? "n/a" : value.toFixed(1));
     const ms = (value: number | null) => (value === null ? "(samples absent)" : `${value.toFixed(3)} ms`);
     const table = [
       `evidence verification, median of ${VERIFY_RUNS}: sim ${ms(verification.simMs ?? null)}, SEV-SNP ${ms(verification.sevSnpMs ?? null)}, TDX ${ms(verification.tdxMs ?? null)}`,
       `GET /system/attestation + verify 2 sim workers, median of 30: ${attestationRoundTripMs.toFixed(2)} ms`,
       `worker receipt path, CPU µs per call (bursts of ${PATH_BURST}, median of 5 × ${PATH_CALLS}): off ${receiptPath.off.toFixed(1)}, each ${receiptPath.each.toFixed(1)}, batched ${receiptPath.batched.toFixed(1)} (batched overhead ${(receiptPath.batched - receiptPath.off).toFixed(1)}; target ≤ 20)`,
       `warm sync echo, 1 worker, concurrency ${CONCURRENCY}, ${ROUNDS} alternating rounds × ${seconds}s (medians)`,
-      `${"receipts".padEnd(10)} ${"req/s".padStart(9)} ${"p50 ms".padStart(8)} ${"µs/call vs off".padStart(15)} ${"loss".padStart(7)}`,
+      `${"receipts".padEnd(10)} ${"req/s".padStart(9)} ${"p50 ms".padStart(8)} ${"p99 ms".padStart(8)} ${"µs/call vs off".padStart(15)} ${"loss".padStart(7)} ${"gateway CPU µs".padStart(15)} ${"worker CPU µs".padStart(14)}`,
       ...MODES.map(
         (mode) =>
-          `${mode.padEnd(10)} ${rps[mode].toFixed(0).padStart(9)} ${p50[mode].toFixed(2).padStart(8)} ${(mode === "off" ? "" : overheadUs(mode).toFixed(1)).padStart(15)} ${(mode === "off" ? "" : `${(loss(mode) * 100).toFixed(1)}%`).padStart(7)}`,
+          `${mode.padEnd(10)} ${rps[mode].toFixed(0).padStart(9)} ${p50[mode].toFixed(2).padStart(8)} ${p99[mode].toFixed(2).padStart(8)} ${(mode === "off" ? "" : overheadUs(mode).toFixed(1)).padStart(15)} ${(mode === "off" ? "" : `${(loss(mode) * 100).toFixed(1)}%`).padStart(7)} ${cpuText(cpuUs[mode].gateway).padStart(15)} ${cpuText(cpuUs[mode].worker).padStart(14)}`,
       ),
-      `batched: mean batch size ${batchSize.toFixed(1)} in the last round; targets ≤ 20 µs per call and ≤ 5% throughput loss; errors ${errors}`,
+      `batched: ${batchSize.toFixed(1)} receipts per signature in the last round; targets ≤ 20 µs per call and ≤ 5% throughput loss; errors ${errors}`,
     ];
     return { table, json: report };
   } finally {
