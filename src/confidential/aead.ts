@@ -19,7 +19,8 @@ function cipherName(key: Uint8Array): "aes-128-gcm" | "aes-256-gcm" {
 /** ciphertext ‖ tag. */
 export function gcmSeal(key: Uint8Array, nonce: Uint8Array, aad: Uint8Array, plaintext: Uint8Array): Uint8Array<ArrayBuffer> {
   const cipher = createCipheriv(cipherName(key), key, nonce, { authTagLength: GCM_TAG_LENGTH });
-  cipher.setAAD(aad);
+  // No setAAD call is the same as empty AAD (GHASH of nothing), and one crossing into OpenSSL fewer.
+  if (aad.length > 0) cipher.setAAD(aad);
   const head = cipher.update(plaintext);
   const tail = cipher.final();
   const tag = cipher.getAuthTag();
@@ -39,7 +40,7 @@ export function gcmOpen(key: Uint8Array, nonce: Uint8Array, aad: Uint8Array, sea
   if (sealed.length < GCM_TAG_LENGTH) return undefined;
   const split = sealed.length - GCM_TAG_LENGTH;
   const decipher = createDecipheriv(cipherName(key), key, nonce, { authTagLength: GCM_TAG_LENGTH });
-  decipher.setAAD(aad);
+  if (aad.length > 0) decipher.setAAD(aad);
   decipher.setAuthTag(sealed.subarray(split));
   const head = decipher.update(sealed.subarray(0, split));
   let tail: Buffer;
@@ -49,17 +50,28 @@ export function gcmOpen(key: Uint8Array, nonce: Uint8Array, aad: Uint8Array, sea
     head.fill(0);
     return undefined;
   }
+  // GCM returns everything from update(): hand out that buffer (its own allocation) rather than a copy.
+  if (tail.length === 0) return new Uint8Array(head.buffer as ArrayBuffer, head.byteOffset, head.length);
   const out = new Uint8Array(head.length + tail.length);
   out.set(head, 0);
   out.set(tail, head.length);
   return out;
 }
 
-export function hkdfExtract(salt: Uint8Array, ikm: Uint8Array): Buffer {
-  // HMAC pads a short key with zeros, so an empty salt is the RFC 5869 default of HashLen zeros.
-  return createHmac("sha256", salt).update(ikm).digest();
+/** HMAC-SHA256 of one message: every HKDF step below is exactly one of these. */
+export function hmacSha256(key: Uint8Array, message: Uint8Array): Buffer {
+  return createHmac("sha256", key).update(message).digest();
 }
 
+export function hkdfExtract(salt: Uint8Array, ikm: Uint8Array): Buffer {
+  // HMAC pads a short key with zeros, so an empty salt is the RFC 5869 default of HashLen zeros.
+  return hmacSha256(salt, ikm);
+}
+
+/**
+ * HKDF-Expand. Every length HPKE and Oblivious HTTP ask for fits one block, T(1) = HMAC(prk, info ‖
+ * 0x01); callers that expand often pass that message prebuilt to `hkdfExpandBlock` instead.
+ */
 export function hkdfExpand(prk: Uint8Array, info: Uint8Array, length: number): Uint8Array<ArrayBuffer> {
   if (length > 255 * SHA256_LENGTH) throw new TfaasError("internal", `Cannot expand HKDF output: current length is ${length}, at most ${255 * SHA256_LENGTH}`);
   const out = new Uint8Array(length);
@@ -70,4 +82,11 @@ export function hkdfExpand(prk: Uint8Array, info: Uint8Array, length: number): U
     filled += SHA256_LENGTH;
   }
   return out;
+}
+
+/** HKDF-Expand of at most one hash length, given `infoAndCounter` = info ‖ 0x01: one HMAC, no copy. */
+export function hkdfExpandBlock(prk: Uint8Array, infoAndCounter: Uint8Array, length: number): Uint8Array<ArrayBuffer> {
+  if (length > SHA256_LENGTH) throw new TfaasError("internal", `Cannot expand one HKDF block: current length is ${length}, at most ${SHA256_LENGTH}`);
+  const block = hmacSha256(prk, infoAndCounter);
+  return new Uint8Array(block.buffer as ArrayBuffer, block.byteOffset, length);
 }

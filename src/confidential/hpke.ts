@@ -10,7 +10,7 @@
  */
 import { diffieHellman, type KeyObject } from "node:crypto";
 import { TfaasError } from "../shared/errors.js";
-import { GCM_NONCE_LENGTH, gcmOpen, gcmSeal, hkdfExpand, hkdfExtract, SHA256_LENGTH } from "./aead.js";
+import { GCM_NONCE_LENGTH, gcmOpen, gcmSeal, hkdfExpand, hkdfExpandBlock, hmacSha256, SHA256_LENGTH } from "./aead.js";
 import { concatBytes } from "./wire.js";
 import { expectX25519, generateX25519KeyPair, rawX25519PublicKey, toX25519PublicKey, x25519PrivateKeyFromRaw, x25519PublicKeyFromRaw, X25519_KEY_LENGTH } from "./x25519.js";
 
@@ -26,19 +26,42 @@ const i2osp2 = (value: number) => Uint8Array.of(value >> 8, value & 0xff);
 const KEM_SUITE_ID = concatBytes(ascii("KEM"), i2osp2(HPKE_SUITE.kemId));
 const HPKE_SUITE_ID = concatBytes(ascii("HPKE"), i2osp2(HPKE_SUITE.kemId), i2osp2(HPKE_SUITE.kdfId), i2osp2(HPKE_SUITE.aeadId));
 const EMPTY = new Uint8Array(0);
+const COUNTER_ONE = Uint8Array.of(1);
 
-function labeledExtract(suiteId: Uint8Array, salt: Uint8Array, label: string, ikm: Uint8Array): Buffer {
-  return hkdfExtract(salt, concatBytes(VERSION_LABEL, suiteId, ascii(label), ikm));
+/*
+ * RFC 9180 §4: LabeledExtract(salt, label, ikm) = HMAC(salt, "HPKE-v1" ‖ suite_id ‖ label ‖ ikm), and
+ * LabeledExpand(prk, label, info, L) = HKDF-Expand(prk, I2OSP(L, 2) ‖ "HPKE-v1" ‖ suite_id ‖ label ‖ info, L).
+ * Every L this suite asks for is at most 32, so an expand is the one HMAC over that ‖ 0x01. The
+ * constant part of each message is built once here; per request, each step is one allocation and
+ * one HMAC call.
+ */
+function extractPrefix(suiteId: Uint8Array, label: string): Uint8Array<ArrayBuffer> {
+  return concatBytes(VERSION_LABEL, suiteId, ascii(label));
 }
 
-function labeledExpand(suiteId: Uint8Array, prk: Uint8Array, label: string, info: Uint8Array, length: number): Uint8Array<ArrayBuffer> {
-  return hkdfExpand(prk, concatBytes(i2osp2(length), VERSION_LABEL, suiteId, ascii(label), info), length);
+function expandPrefix(suiteId: Uint8Array, label: string, length: number): Uint8Array<ArrayBuffer> {
+  return concatBytes(i2osp2(length), VERSION_LABEL, suiteId, ascii(label));
 }
 
-/** DHKEM's ExtractAndExpand (RFC 9180 §4.1). */
+function labeledExtract(prefix: Uint8Array, salt: Uint8Array, ikm: Uint8Array): Buffer {
+  return hmacSha256(salt, ikm.length === 0 ? prefix : concatBytes(prefix, ikm));
+}
+
+/** `prefix` from expandPrefix (it fixes the length). Lengths above one block take the general HKDF-Expand. */
+function labeledExpand(prefix: Uint8Array, prk: Uint8Array, info: Uint8Array, length: number): Uint8Array<ArrayBuffer> {
+  if (length <= SHA256_LENGTH) return hkdfExpandBlock(prk, concatBytes(prefix, info, COUNTER_ONE), length);
+  return hkdfExpand(prk, concatBytes(prefix, info), length);
+}
+
+const EAE_PRK = extractPrefix(KEM_SUITE_ID, "eae_prk");
+const SHARED_SECRET = expandPrefix(KEM_SUITE_ID, "shared_secret", SHA256_LENGTH);
+/** LabeledExtract(shared_secret, "secret", psk = "") has a constant message: base mode has no PSK. */
+const SECRET_MESSAGE = extractPrefix(HPKE_SUITE_ID, "secret");
+
+/** DHKEM's ExtractAndExpand (RFC 9180 §4.1): eae_prk, then shared_secret over kem_context = enc ‖ pkR. */
 function kemSharedSecret(dh: Uint8Array, enc: Uint8Array, recipientPublicKey: Uint8Array): Uint8Array<ArrayBuffer> {
-  const prk = labeledExtract(KEM_SUITE_ID, EMPTY, "eae_prk", dh);
-  return labeledExpand(KEM_SUITE_ID, prk, "shared_secret", concatBytes(enc, recipientPublicKey), SHA256_LENGTH);
+  const prk = labeledExtract(EAE_PRK, EMPTY, dh);
+  return hkdfExpandBlock(prk, concatBytes(SHARED_SECRET, enc, recipientPublicKey, COUNTER_ONE), SHA256_LENGTH);
 }
 
 function exchange(privateKey: KeyObject, publicKey: KeyObject): Buffer {
@@ -70,33 +93,63 @@ export interface KeySchedule {
   exporterSecret: Uint8Array;
 }
 
-let pskIdHash: Buffer | undefined;
-/** info_hash by info: Oblivious HTTP uses one info per key id, so a few entries serve every request. */
-const infoHashes = new Map<string, Buffer>();
-const INFO_HASH_CACHE_ENTRIES = 64;
-
-function cachedInfoHash(info: Uint8Array): Buffer {
-  const cacheKey = Buffer.from(info.buffer, info.byteOffset, info.byteLength).toString("latin1");
-  let hash = infoHashes.get(cacheKey);
-  if (hash === undefined) {
-    hash = labeledExtract(HPKE_SUITE_ID, EMPTY, "info_hash", info);
-    if (infoHashes.size >= INFO_HASH_CACHE_ENTRIES) infoHashes.clear();
-    if (info.length <= 256) infoHashes.set(cacheKey, hash);
-  }
-  return hash;
+/**
+ * The three LabeledExpand messages of the key schedule, ‖ 0x01, for one info. They depend only on
+ * key_schedule_context = mode ‖ psk_id_hash ‖ info_hash, so on info alone in base mode; Oblivious
+ * HTTP uses one info per key id, so a few entries serve every request.
+ */
+interface ScheduleMessages {
+  key: Uint8Array;
+  baseNonce: Uint8Array;
+  exporterSecret: Uint8Array;
 }
 
-/** KeyScheduleS/R for base mode (RFC 9180 §5.1): no PSK, no sender key. */
-export function keySchedule(sharedSecret: Uint8Array, info: Uint8Array): KeySchedule {
-  pskIdHash ??= labeledExtract(HPKE_SUITE_ID, EMPTY, "psk_id_hash", EMPTY);
-  const infoHash = cachedInfoHash(info);
+const scheduleMessagesByInfo = new Map<string, ScheduleMessages>();
+const SCHEDULE_CACHE_ENTRIES = 64;
+const SCHEDULE_CACHEABLE_INFO_LENGTH = 256;
+let pskIdHash: Buffer | undefined;
+
+function scheduleMessages(info: Uint8Array): ScheduleMessages {
+  const cacheable = info.length <= SCHEDULE_CACHEABLE_INFO_LENGTH;
+  const cacheKey = cacheable ? Buffer.from(info.buffer, info.byteOffset, info.byteLength).toString("latin1") : "";
+  const cached = cacheable ? scheduleMessagesByInfo.get(cacheKey) : undefined;
+  if (cached !== undefined) return cached;
+  pskIdHash ??= labeledExtract(extractPrefix(HPKE_SUITE_ID, "psk_id_hash"), EMPTY, EMPTY);
+  const infoHash = labeledExtract(extractPrefix(HPKE_SUITE_ID, "info_hash"), EMPTY, info);
   const context = concatBytes(Uint8Array.of(MODE_BASE), pskIdHash, infoHash);
-  const secret = labeledExtract(HPKE_SUITE_ID, sharedSecret, "secret", EMPTY);
+  const message = (label: string, length: number) => concatBytes(expandPrefix(HPKE_SUITE_ID, label, length), context, COUNTER_ONE);
+  const messages = { key: message("key", HPKE_LENGTHS.key), baseNonce: message("base_nonce", HPKE_LENGTHS.nonce), exporterSecret: message("exp", HPKE_LENGTHS.hash) };
+  if (cacheable) {
+    if (scheduleMessagesByInfo.size >= SCHEDULE_CACHE_ENTRIES) scheduleMessagesByInfo.clear();
+    scheduleMessagesByInfo.set(cacheKey, messages);
+  }
+  return messages;
+}
+
+/** KeyScheduleS/R for base mode (RFC 9180 §5.1): no PSK, no sender key. Four HMAC calls. */
+export function keySchedule(sharedSecret: Uint8Array, info: Uint8Array): KeySchedule {
+  const messages = scheduleMessages(info);
+  const secret = hmacSha256(sharedSecret, SECRET_MESSAGE);
   return {
-    key: labeledExpand(HPKE_SUITE_ID, secret, "key", context, HPKE_LENGTHS.key),
-    baseNonce: labeledExpand(HPKE_SUITE_ID, secret, "base_nonce", context, HPKE_LENGTHS.nonce),
-    exporterSecret: labeledExpand(HPKE_SUITE_ID, secret, "exp", context, HPKE_LENGTHS.hash),
+    key: hkdfExpandBlock(secret, messages.key, HPKE_LENGTHS.key),
+    baseNonce: hkdfExpandBlock(secret, messages.baseNonce, HPKE_LENGTHS.nonce),
+    exporterSecret: hkdfExpandBlock(secret, messages.exporterSecret, HPKE_LENGTHS.hash),
   };
+}
+
+/** LabeledExpand prefixes of "sec" by length: callers export a fixed length or two. */
+const exportPrefixes = new Map<number, Uint8Array>();
+
+function exportPrefix(length: number): Uint8Array {
+  let prefix = exportPrefixes.get(length);
+  if (prefix === undefined) {
+    if (!Number.isInteger(length) || length < 0 || length > 255 * SHA256_LENGTH) {
+      throw new TfaasError("internal", `Cannot export HPKE secret: current length is ${length}, expected 0–${255 * SHA256_LENGTH}`);
+    }
+    prefix = expandPrefix(HPKE_SUITE_ID, "sec", length);
+    if (exportPrefixes.size < 64) exportPrefixes.set(length, prefix);
+  }
+  return prefix;
 }
 
 /** An HPKE encryption context; one side seals, the other opens, in the same sequence. */
@@ -107,6 +160,7 @@ export class HpkeContext {
 
   /** base_nonce XOR I2OSP(seq, Nn) (RFC 9180 §5.2). */
   private nonce(): Uint8Array {
+    if (this.sequence === 0) return this.schedule.baseNonce;
     const nonce = Uint8Array.from(this.schedule.baseNonce);
     let seq = this.sequence;
     for (let i = nonce.length - 1; seq > 0 && i >= 0; i--) {
@@ -136,7 +190,7 @@ export class HpkeContext {
 
   /** Secret export (RFC 9180 §5.3). */
   export(exporterContext: Uint8Array, length: number): Uint8Array<ArrayBuffer> {
-    return labeledExpand(HPKE_SUITE_ID, this.schedule.exporterSecret, "sec", exporterContext, length);
+    return labeledExpand(exportPrefix(length), this.schedule.exporterSecret, exporterContext, length);
   }
 }
 

@@ -14,7 +14,7 @@
  * requests an order (each is independent; the worker sees them in whatever order they arrive).
  */
 import { randomBytes, type KeyObject } from "node:crypto";
-import { GCM_NONCE_LENGTH, GCM_TAG_LENGTH, gcmOpen, gcmSeal, hkdfExpand, hkdfExtract } from "./aead.js";
+import { GCM_NONCE_LENGTH, GCM_TAG_LENGTH, gcmOpen, gcmSeal, hkdfExpandBlock, hkdfExtract } from "./aead.js";
 import { HPKE_LENGTHS, HPKE_SUITE, setupBaseRecipient, setupBaseSender, type HpkeContext } from "./hpke.js";
 import { decodeKeyConfig, supportsTfaasSuite, type OhttpKeyConfig } from "./key-config.js";
 import { reject } from "./rejection.js";
@@ -30,8 +30,9 @@ export const OHTTP_MEDIA_TYPES = {
 
 const REQUEST_LABEL = Buffer.from("message/bhttp request", "latin1");
 const RESPONSE_LABEL = Buffer.from("message/bhttp response", "latin1");
-const KEY_LABEL = Buffer.from("key", "latin1");
-const NONCE_LABEL = Buffer.from("nonce", "latin1");
+/** HKDF-Expand info ‖ 0x01: each response key is one HMAC block (16 and 12 bytes). */
+const KEY_INFO_BLOCK = Buffer.from("key\x01", "latin1");
+const NONCE_INFO_BLOCK = Buffer.from("nonce\x01", "latin1");
 const HEADER_LENGTH = 7;
 /** max(Nn, Nk) for AES-128-GCM (RFC 9458 §4.4). */
 const RESPONSE_NONCE_LENGTH = Math.max(HPKE_LENGTHS.nonce, HPKE_LENGTHS.key);
@@ -52,7 +53,7 @@ export function requestInfo(header: Uint8Array): Uint8Array<ArrayBuffer> {
 function responseKeys(context: HpkeContext, enc: Uint8Array, responseNonce: Uint8Array): { key: Uint8Array; nonce: Uint8Array } {
   const secret = context.export(RESPONSE_LABEL, RESPONSE_NONCE_LENGTH);
   const prk = hkdfExtract(concatBytes(enc, responseNonce), secret);
-  return { key: hkdfExpand(prk, KEY_LABEL, HPKE_LENGTHS.key), nonce: hkdfExpand(prk, NONCE_LABEL, GCM_NONCE_LENGTH) };
+  return { key: hkdfExpandBlock(prk, KEY_INFO_BLOCK, HPKE_LENGTHS.key), nonce: hkdfExpandBlock(prk, NONCE_INFO_BLOCK, GCM_NONCE_LENGTH) };
 }
 
 // ---- client ----
