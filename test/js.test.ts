@@ -1,5 +1,6 @@
 /** JavaScript functions through the real platform: upload checks, both engines, containment of hostile code. */
-import { readFileSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
+import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startPlatform, watFixture, deploy, type Platform } from "./harness.js";
 
@@ -49,6 +50,20 @@ describe("JavaScript artifacts", () => {
     const res = await upload('import fs from "node:fs";\nexport default { fetch() {} };\n');
     expect(res.status).toBe(400);
     expect(await res.text()).toMatch(/imports "node:fs"/);
+  });
+
+  it("runs a function without the engine annotation in quickjs, the default (it reports fuel)", async () => {
+    const res = await deployJs("default-engine", "export default { fetch() { return new Response(\"hi\"); } }");
+    expect(res.status).toBe(202);
+    const answer = await invoke("default-engine");
+    expect([answer.status, await answer.text()]).toEqual([200, "hi"]);
+    expect(Number(answer.headers.get("x-tfaas-fuel"))).toBeGreaterThan(0);
+  });
+
+  it("keeps the instrumented QuickJS engine in the data directory, once for every worker", () => {
+    const files = readdirSync(path.join(platform.dataDir, "cache")).filter((name) => !name.endsWith(".tmp"));
+    expect(files).toHaveLength(1);
+    expect(files[0]).toMatch(/^quickjs-metered-[0-9a-f]{32}\.wasm$/);
   });
 
   it("refuses an unknown engine with 400", async () => {
