@@ -31,6 +31,24 @@ describe("quickjs engine cache", () => {
     expect(await fs.readdir(dir)).toEqual([(await cacheFileFor(dir, ENGINE)).slice(dir.length + 1)]);
   });
 
+  it("runs the metering pass once when processes start together: the others wait for its file", async () => {
+    const results = await Promise.all([meteredEngineBytes(ENGINE, dir), meteredEngineBytes(ENGINE, dir), meteredEngineBytes(ENGINE, dir)]);
+    expect(results.map((result) => result.from).sort()).toEqual(["cache", "cache", "instrumented"]);
+    for (const result of results) expect(Buffer.from(result.bytes).equals(Buffer.from(results[0]!.bytes))).toBe(true);
+    expect((await fs.readdir(dir)).filter((name) => name.endsWith(".lock"))).toEqual([]);
+  });
+
+  it("ignores a lock left by a process that died while instrumenting", async () => {
+    const lock = `${await cacheFileFor(dir, ENGINE)}.lock`;
+    await fs.writeFile(lock, "");
+    const old = new Date(Date.now() - 3_600_000);
+    await fs.utimes(lock, old, old);
+    const started = performance.now();
+    expect((await meteredEngineBytes(ENGINE, dir)).from).toBe("instrumented");
+    expect(performance.now() - started).toBeLessThan(2_000);
+    expect((await meteredEngineBytes(ENGINE, dir)).from).toBe("cache");
+  });
+
   it("keys the file by the engine's bytes", async () => {
     expect(await cacheFileFor(dir, ENGINE)).not.toBe(await cacheFileFor(dir, OTHER_ENGINE));
     await meteredEngineBytes(ENGINE, dir);

@@ -7,14 +7,14 @@
  * src/metering, so any change to the instrumenter makes a new key). The file holds the SHA-256
  * of its payload followed by the payload; a file whose payload does not match is removed and
  * rebuilt, never used. Files are created whole or not at all (createFileOnce: racing workers
- * share the first one written).
+ * share the first one written), and workers starting together run the pass once (a lock file).
  *
  * Where the guarantee stops: the cache trusts whoever can write the data directory (as the store
  * does); the digest catches torn or corrupted files, not a deliberate replacement.
  */
 import { createHash } from "node:crypto";
 import { promises as fs } from "node:fs";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { instrument, WEIGHTS_VERSION } from "../../../metering/index.js";
 import { createFileOnce, isErrnoException } from "../../../shared/files.js";
@@ -77,12 +77,56 @@ export async function meteredEngineBytes(engine: Uint8Array, cacheDir: string | 
     return undefined;
   });
   if (cached !== undefined) return { bytes: cached, from: "cache" };
-  const bytes = instrument(engine).bytes;
-  try {
-    await fs.mkdir(cacheDir, { recursive: true, mode: 0o700 });
-    await createFileOnce(path, Buffer.concat([sha256(bytes), bytes]));
-  } catch (error) {
-    log.warn("cannot write the QuickJS engine cache", { path, error });
+  const claim = await claimInstrumenting(path);
+  if (claim === "another") {
+    const theirs = await waitForFile(path);
+    if (theirs !== undefined) return { bytes: theirs, from: "cache" };
   }
-  return { bytes, from: "instrumented" };
+  try {
+    const bytes = instrument(engine).bytes;
+    try {
+      await fs.mkdir(cacheDir, { recursive: true, mode: 0o700 });
+      await createFileOnce(path, Buffer.concat([sha256(bytes), bytes]));
+    } catch (error) {
+      log.warn("cannot write the QuickJS engine cache", { path, error });
+    }
+    return { bytes, from: "instrumented" };
+  } finally {
+    if (claim === "mine") await fs.rm(`${path}.lock`, { force: true });
+  }
+}
+
+/** How long a process waits for another one's metering pass (~0.3–0.5 s) before doing its own. */
+const WAIT_FOR_OTHER_MS = 5_000;
+/** A lock older than this was left by a process that died while instrumenting. */
+const STALE_LOCK_MS = 60_000;
+
+/**
+ * Workers that start together on a machine without the cache would all run the metering pass;
+ * the first to create `<file>.lock` runs it, the others wait for its file. The lock only saves
+ * CPU: whatever happens to it, every process still gets correct bytes (waiting is bounded, then
+ * a process instruments the engine itself).
+ */
+async function claimInstrumenting(path: string): Promise<"mine" | "another" | "unlocked"> {
+  const lock = `${path}.lock`;
+  try {
+    await fs.mkdir(dirname(path), { recursive: true, mode: 0o700 });
+    const stat = await fs.stat(lock).catch(() => undefined);
+    if (stat !== undefined && Date.now() - stat.mtimeMs > STALE_LOCK_MS) await fs.rm(lock, { force: true });
+    await (await fs.open(lock, "wx", 0o600)).close();
+    return "mine";
+  } catch (error) {
+    return isErrnoException(error) && error.code === "EEXIST" ? "another" : "unlocked";
+  }
+}
+
+async function waitForFile(path: string): Promise<Uint8Array<ArrayBuffer> | undefined> {
+  const until = Date.now() + WAIT_FOR_OTHER_MS;
+  while (Date.now() < until) {
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const bytes = await readVerified(path).catch(() => undefined);
+    if (bytes !== undefined) return bytes;
+    if (!(await fs.stat(`${path}.lock`).then(() => true, () => false))) return readVerified(path).catch(() => undefined);
+  }
+  return undefined;
 }
