@@ -6,9 +6,7 @@
  * message arrives until its receipt is requested; when none is queued after the event loop has
  * read every IPC message already waiting (setImmediate runs after the poll phase), the open batch
  * is signed at once, so a lone call never waits for the batch timer while calls arriving together
- * share one signature. Like a database's group commit, an idle batch waits while the previous
- * batch's root is still being signed (on the thread pool, a few dozen µs): calls that finish
- * meanwhile join it, so under load one signature serves more calls without a timer.
+ * share one signature.
  */
 import type { KeyObject } from "node:crypto";
 import { bodyDigest, encodeReceiptHeader, ReceiptSigner } from "../crypto/index.js";
@@ -54,8 +52,6 @@ export class WorkerReceipts {
   /** Receipts in the open batch, as far as this object closed batches, and when the batch opened. */
   #open = 0;
   #openedAt = 0;
-  /** Batches closed whose roots are still being signed. */
-  #signing = 0;
 
   constructor(options: { workerId: string; privateKey: KeyObject; mode: ReceiptsSetting }) {
     this.#signer =
@@ -113,13 +109,8 @@ export class WorkerReceipts {
   }
 
   #flush(): void {
-    if (this.#signer === undefined) return;
     this.#open = 0;
-    this.#signing++;
-    void this.#signer.flush().then(() => {
-      this.#signing--;
-      if (this.#open > 0) this.#flushWhenIdle();
-    });
+    this.#signer?.flush();
   }
 
   /** Signs what is pending and refuses more; before the worker exits. */
@@ -132,7 +123,7 @@ export class WorkerReceipts {
     this.#flushScheduled = true;
     setImmediate(() => {
       this.#flushScheduled = false;
-      if (this.#queued === 0 && this.#signing === 0) this.#flush();
+      if (this.#queued === 0) this.#flush();
     });
   }
 }

@@ -27,14 +27,6 @@ export function signMessage(message: Uint8Array, privateKey: KeyObject): Buffer 
   return sign(null, message, privateKey);
 }
 
-/**
- * The same signature computed on libuv's thread pool: the calling thread spends about a third of
- * the CPU a synchronous signature takes (dispatch and completion), and keeps working meanwhile.
- */
-export function signMessageAsync(message: Uint8Array, privateKey: KeyObject): Promise<Buffer> {
-  return new Promise((resolve, reject) => sign(null, message, privateKey, (error, signature) => (error ? reject(error) : resolve(signature))));
-}
-
 export function signatureVerifies(message: Uint8Array, signature: Uint8Array, publicKey: KeyObject): boolean {
   return signature.length === 64 && verify(null, message, publicKey, signature);
 }

@@ -3,13 +3,10 @@
  * it, one by one (`each`) or under a Merkle root once per batch (`batched`).
  *
  * Sequence number, previous hash and timestamp are fixed synchronously when `issue` is called, so
- * chain order is call order. In batched mode the promise settles when the batch closes and its
- * root is signed: a batch closes at `batchSize` receipts or `batchDelayMs` after its first
- * receipt, whichever comes first, which bounds the latency a call pays for sharing one signature.
- * A worker that calls `flush()` whenever it has no further call queued pays no latency when idle
- * and batches under load. Batch roots are signed on libuv's thread pool, so the caller's thread
- * goes on issuing (into the next batch) while a root is being signed; batches may therefore
- * settle out of order, which changes nothing in the chain (fixed at issue).
+ * chain order is call order. In batched mode the promise settles when the batch closes: at
+ * `batchSize` receipts or `batchDelayMs` after the batch's first receipt, whichever comes first,
+ * which bounds the latency a call pays for sharing one signature. A worker that calls `flush()`
+ * whenever it has no further call queued pays no latency when idle and batches under load.
  *
  * Issued receipts are frozen: copy one (`structuredClone`) to change it.
  */
@@ -21,7 +18,7 @@ import { registerIssued, type HeaderParts } from "./header.js";
 import { expectPrivateSigningKey } from "./keys.js";
 import { buildTree } from "./merkle.js";
 import { contentFromInput, expectIdentifier, MAX_BATCH_SIZE, MAX_TIMESTAMP_MILLIS, type ReceiptContent, type ReceiptInput, type ReceiptMode, type SignedReceipt } from "./receipt.js";
-import { batchMessage, receiptMessage, signMessage, signMessageAsync } from "./signatures.js";
+import { batchMessage, receiptMessage, signMessage } from "./signatures.js";
 
 export const DEFAULT_BATCH_SIZE = 64;
 export const DEFAULT_BATCH_DELAY_MS = 5;
@@ -140,40 +137,26 @@ export class ReceiptSigner {
     });
   }
 
-  /**
-   * Closes the open batch now (no-op when there is none). The promise settles, never rejecting,
-   * once its receipts have (when its root is signed, or failed to be).
-   */
-  flush(): Promise<void> {
-    return this.closeBatch();
+  /** Closes the open batch now (no-op when there is none), settling its receipts. */
+  flush(): void {
+    this.closeBatch();
   }
 
   /** Flushes and refuses further receipts; call before the worker exits. */
   close(): void {
-    void this.closeBatch();
+    this.closeBatch();
     this.closed = true;
   }
 
-  private closeBatch(): Promise<void> {
+  private closeBatch(): void {
     clearTimeout(this.timer);
     this.timer = undefined;
     const batch = this.pending;
-    if (batch.length === 0) return Promise.resolve();
+    if (batch.length === 0) return;
     this.pending = [];
-    const rejectAll = (error: unknown) => {
-      for (const entry of batch) entry.reject(error);
-    };
     try {
       const { root, paths } = buildTree(batch.map((entry) => entry.leaf));
-      return signMessageAsync(batchMessage(batch.length, root), this.privateKey).then((signature) => this.settleBatch(batch, root, paths, signature), rejectAll);
-    } catch (error) {
-      rejectAll(error);
-      return Promise.resolve();
-    }
-  }
-
-  private settleBatch(batch: readonly PendingLeaf[], root: Buffer, paths: readonly Buffer[][], signature: Buffer): void {
-    try {
+      const signature = signMessage(batchMessage(batch.length, root), this.privateKey);
       const signatureText = toBase64Url(signature);
       const rootHex = root.toString("hex");
       const size = batch.length;
