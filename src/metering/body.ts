@@ -7,6 +7,10 @@
  *
  * With `localCounter`, the running fuel lives in a local and is flushed to the exported global
  * at checks, calls, returns and memory.grow, and reloaded after calls (the callee advanced it).
+ *
+ * With `internalCalls`, functions that only direct calls reach (see `FunctionForm`) take the
+ * running fuel as an extra last parameter and return it as an extra last result, so it crosses
+ * those calls in registers instead of through the global.
  */
 import type { ByteWriter } from "./bytes.js";
 import { ByteReader, malformed } from "./bytes.js";
@@ -29,6 +33,20 @@ export interface BodyFlags {
   mergeBlocks: boolean;
   /** With localCounter: charge simple counted loops once, before they run (counted-loop.ts). */
   hoistLoops: boolean;
+  /** With localCounter: pass the fuel as a parameter and result of internal functions (FunctionForm). */
+  internalCalls: boolean;
+}
+
+/**
+ * How a function is rewritten. An internal function is one the module reaches only by direct
+ * `call` (not exported, in no element segment, never `ref.func`'d, not the start function): it
+ * gets the type (params..., i64) -> (results..., i64), the fuel travelling in the extra i64.
+ * Its body runs inside a block of the function's result type, so branches to the function
+ * label need no rewriting, and the fuel is pushed after that block's end.
+ */
+export interface InternalForm {
+  /** Block type of the function's results: 0x40, one value type, or a type index (LEB128). */
+  resultBlockType: Uint8Array;
 }
 
 /** Indices of the globals the instrumenter adds. */
@@ -51,6 +69,8 @@ export interface BodyContext {
   typeCount: number;
   /** Globals of the original module (imported and defined): ours come after and must stay unnameable. */
   globalCount: number;
+  /** 1 at the index of every function in the internal form (empty without internalCalls). */
+  internalFunctions: Uint8Array;
 }
 
 /** What rewriting the function bodies did, counted over all of them. */
@@ -107,6 +127,8 @@ export class BodyRewriter {
   private limitPatchAt: number[] = [];
   private limitPatchKind: number[] = [];
   private regionCost: number[] = [];
+  /** Regions whose charge also flushes the new total (at loop headers and after internal calls). */
+  private regionFlush: boolean[] = [];
   private kinds: number[] = [];
   private targeted: boolean[] = [];
   private readonly singleCosts: Int32Array;
@@ -125,9 +147,9 @@ export class BodyRewriter {
     }
   }
 
-  /** Rewrites the body in bytes[start, end) and appends it, size-prefixed, to `out`. */
-  rewrite(bytes: Uint8Array, start: number, end: number, paramCount: number, out: ByteWriter): void {
-    const { flags, globals, costs } = this.context;
+  /** Rewrites the body in bytes[start, end) and appends it, size-prefixed, to `out`; `internal` for the internal form. */
+  rewrite(bytes: Uint8Array, start: number, end: number, paramCount: number, out: ByteWriter, internal?: InternalForm): void {
+    const { flags, globals, costs, internalFunctions } = this.context;
     const reader = new ByteReader(bytes, start, end);
     const w = this.code;
     w.reset();
@@ -135,6 +157,7 @@ export class BodyRewriter {
     this.limitPatchAt.length = 0;
     this.limitPatchKind.length = 0;
     this.regionCost.length = 0;
+    this.regionFlush.length = 0;
     const kinds = this.kinds;
     const targeted = this.targeted;
     kinds.length = 0;
@@ -150,14 +173,18 @@ export class BodyRewriter {
       if (locals + 4 > MAX_LOCALS) throw malformed(offset, `function with more than ${MAX_LOCALS - 4} parameters and locals`);
     }
     const groupsEnd = reader.pos;
-    // Our locals after the function's own: i64 fuel, limit and trip count, then i32 length.
+    // Our locals after the function's own: i64 fuel, limit and trip count, then i32 length. In
+    // the internal form the fuel is the last parameter, so the function's own locals move up by one.
     const localLimit = flags.localCounter && flags.localLimit;
     const hoist = flags.localCounter && flags.hoistLoops;
-    const i64Locals = flags.localCounter ? 1 + (localLimit ? 1 : 0) + (hoist ? 1 : 0) : 0;
-    const fuelLocal = locals;
+    const isInternal = internal !== undefined;
+    const i64Locals = flags.localCounter ? (isInternal ? 0 : 1) + (localLimit ? 1 : 0) + (hoist ? 1 : 0) : 0;
+    const fuelLocal = isInternal ? paramCount : locals;
     const limitLocal = locals + 1;
     const tripLocal = locals + (localLimit ? 2 : 1);
-    const lengthLocal = locals + i64Locals;
+    const lengthLocal = locals + (isInternal ? 1 : 0) + i64Locals;
+    /** A local index of the original body, as numbered in the rewritten one. */
+    const renumber = (index: number) => (isInternal && index >= paramCount ? index + 1 : index);
     let usesLength = false;
     /** Static counts of limit reads in loops and of reloads after calls: they decide where the limit lives. */
     let loopLimitReads = 0;
@@ -175,10 +202,15 @@ export class BodyRewriter {
       copyFrom = upTo;
     };
     let region = -1;
-    const newRegion = () => {
+    /** The global holds the local's value: the current region flushed, and the local has not moved since. */
+    let regionFlushed = false;
+    /** Starts a region; with `flushes`, its charge also writes the new total to the global. */
+    const newRegion = (flushes = false) => {
       this.insertAt.push(w.length);
       this.regionCost.push(0);
+      this.regionFlush.push(flushes);
       region = this.regionCost.length - 1;
+      regionFlushed = flushes;
     };
     const charge = (cost: number) => {
       this.regionCost[region] = (this.regionCost[region] as number) + cost;
@@ -200,6 +232,7 @@ export class BodyRewriter {
       localGet(fuelLocal);
       globalSet(globals.fuel);
       this.stats.flushes++;
+      regionFlushed = true;
     };
     /** After a call: the callee advanced the fuel, and the host may have changed the limit. */
     const reload = () => {
@@ -212,8 +245,8 @@ export class BodyRewriter {
         limitReloads++;
       }
     };
-    /** Traps when the fuel on the stack exceeds the limit, marking the trap as exhaustion. */
-    const trapIfOverLimit = (loadLimit = false) => {
+    /** Traps when the fuel on the stack exceeds the limit, marking the trap as exhaustion (and leaving the fuel in the global). */
+    const trapIfOverLimit = (loadLimit = false, flushOnTrap = false) => {
       if (localLimit && loadLimit) {
         globalGet(globals.limit);
         limitPatch(LimitPatch.entry);
@@ -226,6 +259,10 @@ export class BodyRewriter {
       w.byte(Op.i64GtS);
       w.byte(Op.if);
       w.byte(EMPTY_BLOCK);
+      if (flushOnTrap) {
+        localGet(fuelLocal);
+        globalSet(globals.fuel);
+      }
       w.byte(Op.i32Const);
       w.byte(1);
       globalSet(globals.exhausted);
@@ -266,6 +303,7 @@ export class BodyRewriter {
     /** Adds floor(length >> shift) fuel for the length operand on top of the stack, leaving it there. */
     const chargeLength = (shift: number) => {
       usesLength = true;
+      regionFlushed = false;
       w.byte(Op.localTee);
       w.u32(lengthLocal);
       localGet(lengthLocal);
@@ -309,7 +347,7 @@ export class BodyRewriter {
         w.byte(Op.i32Const);
         w.byte(0);
       }
-      localGet(loop.bound.local);
+      localGet(renumber(loop.bound.local));
       if (loop.negated) w.byte(I32_SUB);
     };
     /**
@@ -322,7 +360,7 @@ export class BodyRewriter {
       const inverse = inverseOfOdd(loop.step >>> zeros);
       // d = (b - i0) mod 2^32; T is the smallest k >= 1 with k * step = d (mod 2^32).
       pushBound(loop);
-      localGet(loop.counter);
+      localGet(renumber(loop.counter));
       w.byte(I32_SUB);
       w.byte(Op.i64ExtendI32U);
       w.byte(Op.localSet);
@@ -368,7 +406,7 @@ export class BodyRewriter {
       const inclusive = loop.condition.startsWith("le") || loop.condition.startsWith("ge");
       const widen = signed ? I64_EXTEND_I32_S : Op.i64ExtendI32U;
       const pushStart = () => {
-        localGet(loop.counter);
+        localGet(renumber(loop.counter));
         w.byte(widen);
       };
       const pushEnd = () => {
@@ -446,7 +484,7 @@ export class BodyRewriter {
       this.stats.flushes++;
       w.byte(Op.loop);
       w.byte(EMPTY_BLOCK);
-      w.copy(bytes, loop.bodyStart, loop.end);
+      copyLoopBody(loop);
       w.byte(Op.else);
       w.byte(Op.loop);
       w.byte(EMPTY_BLOCK);
@@ -459,20 +497,44 @@ export class BodyRewriter {
       w.byte(Op.localSet);
       w.u32(fuelLocal);
       this.stats.blocks++;
-      w.copy(bytes, loop.bodyStart, loop.end);
+      copyLoopBody(loop);
       w.byte(Op.end);
       this.stats.hoistedLoops++;
     };
+    /** The loop's body as it is, but for local indices in the internal form. */
+    const copyLoopBody = (loop: CountedLoop) => {
+      if (!isInternal) {
+        w.copy(bytes, loop.bodyStart, loop.end);
+        return;
+      }
+      let from = loop.bodyStart;
+      const immediate = new ByteReader(bytes, loop.bodyStart, loop.end);
+      for (const at of loop.localImmediates) {
+        w.copy(bytes, from, at);
+        immediate.pos = at;
+        w.u32(renumber(immediate.u32()));
+        from = immediate.pos;
+      }
+      w.copy(bytes, from, loop.end);
+    };
+
 
     // Entry: check the fuel the caller has already consumed, then the first region.
-    if (flags.localCounter) {
+    if (isInternal) {
+      // The caller flushed this value just before the call; a trap here writes it again.
+      localGet(fuelLocal);
+      trapIfOverLimit(true, true);
+      w.byte(Op.block);
+      w.bytes(internal.resultBlockType);
+    } else if (flags.localCounter) {
       globalGet(globals.fuel);
       w.byte(Op.localTee);
       w.u32(fuelLocal);
+      trapIfOverLimit(true);
     } else {
       globalGet(globals.fuel);
+      trapIfOverLimit(true);
     }
-    trapIfOverLimit(true);
     kinds.push(FRAME_FUNCTION);
     targeted.push(false);
     newRegion();
@@ -509,11 +571,11 @@ export class BodyRewriter {
           kinds.push(FRAME_LOOP);
           targeted.push(false);
           sync(reader.pos);
-          flush();
+          // The check reads the fuel before the iteration; the iteration's first region flushes after its charge.
           if (flags.localCounter) localGet(fuelLocal);
           else globalGet(globals.fuel);
-          trapIfOverLimit();
-          newRegion();
+          trapIfOverLimit(false, flags.localCounter);
+          newRegion(flags.localCounter);
           break;
         }
         case Op.if:
@@ -534,7 +596,13 @@ export class BodyRewriter {
           const wasTargeted = targeted.pop();
           if (kind === FRAME_FUNCTION) {
             sync(offset);
-            if (!tailCall) flush();
+            if (isInternal) {
+              // Close the block around the body, then return the fuel after the results.
+              w.byte(Op.end);
+              localGet(fuelLocal);
+            } else if (!tailCall && !regionFlushed) {
+              flush();
+            }
             sync(reader.pos);
             if (reader.pos !== end) throw malformed(reader.pos, `function body has ${end - reader.pos} bytes after its final end`);
             this.compose(bytes, groups, groupsStart, groupsEnd, i64Locals, fuelLocal, limitLocal, loopLimitReads > 0 && limitReloads <= loopLimitReads, usesLength, out);
@@ -549,9 +617,9 @@ export class BodyRewriter {
         case Op.br:
         case Op.brIf: {
           const depthOffset = reader.pos;
-          const returns = branchTo(reader.u32(), depthOffset);
+          const returns = branchTo(reader.u32(), depthOffset) && !isInternal;
           charge(costs.control);
-          if (returns) {
+          if (returns && !regionFlushed) {
             sync(offset);
             flush();
           }
@@ -564,10 +632,10 @@ export class BodyRewriter {
           let returns = false;
           for (let index = 0; index <= count; index++) {
             const depthOffset = reader.pos;
-            if (branchTo(reader.u32(), depthOffset)) returns = true;
+            if (branchTo(reader.u32(), depthOffset) && !isInternal) returns = true;
           }
           charge(costs.control);
-          if (returns) {
+          if (returns && !regionFlushed) {
             sync(offset);
             flush();
           }
@@ -578,7 +646,8 @@ export class BodyRewriter {
         case Op.return:
           charge(costs.control);
           sync(offset);
-          flush();
+          if (isInternal) localGet(fuelLocal);
+          else if (!regionFlushed) flush();
           sync(reader.pos);
           newRegion();
           break;
@@ -590,8 +659,26 @@ export class BodyRewriter {
         case Op.call:
         case Op.callIndirect: {
           if (op === Op.call) {
-            reader.u32();
+            const callee = reader.u32();
             charge(costs.call);
+            if (internalFunctions[callee] === 1) {
+              // The fuel goes in as the last argument and comes back as the last result. It is
+              // also flushed before the call (unless this region already did) and after it (with
+              // the next region's charge), so a trap leaves a count that lags the work by at most
+              // a straight-line stretch, however deep the recursion.
+              sync(offset);
+              if (!regionFlushed) flush();
+              localGet(fuelLocal);
+              sync(reader.pos);
+              w.byte(Op.localSet);
+              w.u32(fuelLocal);
+              if (localLimit) {
+                limitPatch(LimitPatch.reload);
+                limitReloads++;
+              }
+              newRegion(true);
+              break;
+            }
           } else {
             const typeOffset = reader.pos;
             const type = reader.u32();
@@ -600,10 +687,10 @@ export class BodyRewriter {
             charge(costs.callIndirect);
           }
           sync(offset);
-          flush();
+          if (!regionFlushed) flush();
           sync(reader.pos);
           // Followed by the function's end (which costs nothing): the callee left the right total in the global.
-          tailCall = flags.localCounter && bytes[reader.pos] === Op.end && kinds.length === 1;
+          tailCall = flags.localCounter && !isInternal && bytes[reader.pos] === Op.end && kinds.length === 1;
           if (!tailCall) reload();
           newRegion();
           break;
@@ -624,6 +711,12 @@ export class BodyRewriter {
           const count = op <= Op.localTee ? locals : this.context.globalCount;
           if (index >= count) throw malformed(offset, `${op <= Op.localTee ? "local" : "global"} index ${index} (only ${count})`);
           charge(this.singleCosts[op] as number);
+          if (isInternal && op <= Op.localTee && index >= paramCount) {
+            sync(offset);
+            w.byte(op);
+            w.u32(index + 1);
+            copyFrom = reader.pos;
+          }
           break;
         }
         case Op.tableGet:
@@ -787,9 +880,9 @@ export class BodyRewriter {
     let copied = 0;
     const patches = this.limitPatchAt;
     let patch = 0;
-    /** Fills in the limit patches up to `upTo`: local copies and reads, or reads of the global. */
-    const patchLimitUpTo = (upTo: number) => {
-      for (; patch < patches.length && (patches[patch] as number) <= upTo; patch++) {
+    /** Fills in the limit patches before `upTo` (through it with `inclusive`): local copies and reads, or reads of the global. */
+    const patchLimitUpTo = (upTo: number, inclusive = false) => {
+      for (; patch < patches.length && ((patches[patch] as number) < upTo || (inclusive && patches[patch] === upTo)); patch++) {
         const at = patches[patch] as number;
         body.copy(code, copied, at);
         copied = at;
@@ -810,11 +903,29 @@ export class BodyRewriter {
     };
     for (let index = 0; index < this.insertAt.length; index++) {
       const cost = this.regionCost[index] as number;
-      if (cost === 0) continue;
+      const flushes = this.regionFlush[index] === true;
+      if (cost === 0 && !flushes) continue;
       const at = this.insertAt[index] as number;
       patchLimitUpTo(at);
       body.copy(code, copied, at);
       copied = at;
+      if (flushes) {
+        // Only with the local counter: the new total goes to the global too.
+        body.byte(Op.localGet);
+        body.u32(fuelLocal);
+        if (cost > 0) {
+          body.byte(Op.i64Const);
+          body.sInt(cost);
+          body.byte(Op.i64Add);
+          body.byte(Op.localTee);
+          body.u32(fuelLocal);
+          this.stats.blocks++;
+        }
+        body.byte(Op.globalSet);
+        body.u32(globals.fuel);
+        this.stats.flushes++;
+        continue;
+      }
       if (flags.localCounter) {
         body.byte(Op.localGet);
         body.u32(fuelLocal);
@@ -834,7 +945,7 @@ export class BodyRewriter {
       }
       this.stats.blocks++;
     }
-    patchLimitUpTo(code.length);
+    patchLimitUpTo(code.length, true);
     body.copy(code, copied, code.length);
     out.u32(body.length);
     out.bytes(body.view());

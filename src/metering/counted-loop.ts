@@ -36,6 +36,8 @@ export interface CountedLoop {
   negated: boolean;
   /** The loop runs on while `condition(i', b)`, with the counter's new value first. */
   condition: LoopCondition;
+  /** Offsets of the local indices of the body's local.get/set/tee (for renumbering a copy). */
+  localImmediates: number[];
 }
 
 /** Continue conditions, normalised so the counter's new value is the left operand. */
@@ -79,6 +81,7 @@ function scan(
   /** How often each local is written in the body. */
   const writes = new Map<number, number>();
   const recent: Decoded[] = [];
+  const localImmediates: number[] = [];
   let cost = 0;
   for (;;) {
     const op = reader.byte();
@@ -88,11 +91,13 @@ function scan(
       case Op.brIf: {
         if (reader.u32() !== 0 || reader.byte() !== Op.end) return undefined;
         cost += costs.control;
-        return matchTail(recent, writes, bodyStart, reader.pos, cost);
+        const loop = matchTail(recent, writes, bodyStart, reader.pos, cost);
+        return loop === undefined ? undefined : { ...loop, localImmediates };
       }
       case Op.localGet:
       case Op.localSet:
       case Op.localTee:
+        localImmediates.push(reader.pos);
         immediate = reader.u32();
         // Out of range: invalid (the main rewrite rejects it), and it must never reach our locals.
         if (immediate >= localCount) return undefined;
@@ -235,8 +240,10 @@ const swapped: Record<LoopCondition, LoopCondition> = {
   ge_u: "le_u",
 };
 
-function matchTail(recent: Decoded[], writes: Map<number, number>, bodyStart: number, end: number, cost: number): CountedLoop | undefined {
-  const loop = (update: Update, bound: CountedLoop["bound"] | undefined, condition: LoopCondition, negated: boolean): CountedLoop | undefined => {
+type LoopShape = Omit<CountedLoop, "localImmediates">;
+
+function matchTail(recent: Decoded[], writes: Map<number, number>, bodyStart: number, end: number, cost: number): LoopShape | undefined {
+  const loop = (update: Update, bound: CountedLoop["bound"] | undefined, condition: LoopCondition, negated: boolean): LoopShape | undefined => {
     // The counter is written only by the tail's update; the bound not at all.
     if (bound === undefined || writes.get(update.counter) !== 1) return undefined;
     if (condition !== "ne") {

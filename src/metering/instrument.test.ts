@@ -16,6 +16,7 @@ const modes: Array<[string, InstrumentFlags]> = [
   ["local counter only", { ...naiveFlags, localCounter: true }],
   ["local counter and limit", { ...naiveFlags, localCounter: true, localLimit: true }],
   ["hoisting with the limit a global", { ...optimizedFlags, localLimit: false }],
+  ["without internal calls", { ...optimizedFlags, internalCalls: false }],
 ];
 
 function instantiate(bytes: Uint8Array, imports: WebAssembly.Imports = {}): WebAssembly.Exports {
@@ -191,8 +192,10 @@ describe("calls that end a function", () => {
     (func (export "f") (param i32) (result i32) (call $middle (local.get 0))))`);
 
   it("leave the callee's total in the global without a reload or a final flush", () => {
-    // leaf: its end; middle and f: before the call only.
-    expect(instrument(tail).report.flushes).toBe(3);
+    // With every call through the global: leaf at its end; middle and f before the call only.
+    expect(instrumentWithFlags(tail, weightsV1, { ...optimizedFlags, internalCalls: false }).report.flushes).toBe(3);
+    // With internal calls (middle and leaf take the fuel as a parameter): before and after each call.
+    expect(instrument(tail).report).toMatchObject({ internalFunctions: 2, flushes: 4 });
     // f: local.get + call (6); middle: local.get, i32.const, i32.add + call (8); leaf: two operands + div_u (6).
     expect(agree(tail, "f", [5])).toBe(6n + 8n + 6n);
     // A trap in the leaf leaves the fuel flushed before its call, in every mode.

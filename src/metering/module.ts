@@ -31,6 +31,13 @@ export interface ModuleInfo {
   exportCount: number;
   /** Exported functions by name, with their function index. */
   functionExports: Map<string, number>;
+  /**
+   * Functions the module can reach other than by a direct `call`: exported, in an element
+   * segment (active, passive or declarative), named by `ref.func` in a global's initialiser, or
+   * the start function. A valid body can `ref.func` only these, so every other defined function
+   * is called only by `call` from inside the module.
+   */
+  referencedFunctions: Set<number>;
 }
 
 export interface FunctionType {
@@ -116,6 +123,7 @@ export function readModuleInfo(bytes: Uint8Array): ModuleInfo {
     exportNames: new Set(),
     exportCount: 0,
     functionExports: new Map(),
+    referencedFunctions: new Set(),
   };
   let lastRank = 0;
   for (const section of info.sections) {
@@ -164,14 +172,25 @@ export function readModuleInfo(bytes: Uint8Array): ModuleInfo {
         break;
       }
       case SectionId.global:
-        // Only the count: the new globals go after the existing entries, which are copied as they are.
+        // The entries are copied as they are; read for the functions their initialisers name.
         info.definedGlobals = reader.count("global");
-        continue;
+        for (let index = 0; index < info.definedGlobals; index++) {
+          readValueType(reader);
+          reader.byte();
+          readConstantExpression(reader, info);
+        }
+        break;
       case SectionId.export:
         readExports(reader, info);
         break;
+      case SectionId.start:
+        info.referencedFunctions.add(reader.u32());
+        break;
+      case SectionId.element:
+        readElements(reader, info);
+        break;
       default:
-        // start, element, data count, code, data: copied (code is rewritten separately).
+        // data count, code, data: copied (code is rewritten separately).
         continue;
     }
     expectEnd(reader, section);
@@ -248,10 +267,74 @@ function readExports(reader: ByteReader, info: ModuleInfo): void {
     if (kind > 0x04) throw malformed(offset, `export kind 0x${kind.toString(16)}`);
     const targetOffset = reader.pos;
     const target = reader.u32();
-    if (kind === 0x00) info.functionExports.set(name, target);
+    if (kind === 0x00) {
+      info.functionExports.set(name, target);
+      info.referencedFunctions.add(target);
+    }
     // An out-of-range global export is invalid, and would otherwise export one of the metering globals.
     const globals = info.importedGlobals + info.definedGlobals;
     if (kind === 0x03 && target >= globals) throw malformed(targetOffset, `exported global index ${target} (only ${globals})`);
+  }
+}
+
+/** Skips a constant expression (WebAssembly 2.0: constants, `ref.null`, `ref.func`, `global.get`), noting the functions it names. */
+function readConstantExpression(reader: ByteReader, info: ModuleInfo): void {
+  for (;;) {
+    const offset = reader.pos;
+    const op = reader.byte();
+    switch (op) {
+      case 0x0b: // end
+        return;
+      case 0x41: // i32.const
+        reader.skipSigned(32);
+        break;
+      case 0x42: // i64.const
+        reader.skipSigned(64);
+        break;
+      case 0x43: // f32.const
+        reader.skip(4);
+        break;
+      case 0x44: // f64.const
+        reader.skip(8);
+        break;
+      case 0x23: // global.get
+        reader.u32();
+        break;
+      case 0xd0: // ref.null type
+        reader.byte();
+        break;
+      case 0xd2: // ref.func
+        info.referencedFunctions.add(reader.u32());
+        break;
+      case 0xfd: // v128.const
+        if (reader.u32() !== 12) throw malformed(offset, "constant expression with a SIMD instruction other than v128.const");
+        reader.skip(16);
+        break;
+      default:
+        throw malformed(offset, `constant expression with opcode 0x${op.toString(16)} (not WebAssembly 2.0)`);
+    }
+  }
+}
+
+/** Element segments, in all eight encodings: only for the functions they name. */
+function readElements(reader: ByteReader, info: ModuleInfo): void {
+  const count = reader.count("element segment");
+  for (let index = 0; index < count; index++) {
+    const offset = reader.pos;
+    const flags = reader.u32();
+    if (flags > 7) throw malformed(offset, `element segment flags ${flags}`);
+    const active = (flags & 1) === 0;
+    const explicitTable = (flags & 2) !== 0;
+    const expressions = (flags & 4) !== 0;
+    if (active && explicitTable) reader.u32();
+    if (active) readConstantExpression(reader, info);
+    // Element kind (0x00, funcref) or reference type, except in the two shortest active forms.
+    if (!active || explicitTable) reader.byte();
+    const entries = reader.count("element");
+    for (let entry = 0; entry < entries; entry++) {
+      if (expressions) readConstantExpression(reader, info);
+      else info.referencedFunctions.add(reader.u32());
+    }
   }
 }
 
