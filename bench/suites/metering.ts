@@ -2,7 +2,9 @@
  * Metering overhead: every compute kernel (bench/kernels) runs as the original module, as
  * instrumented with the optimiser (the default), and as instrumented naively (a global update
  * per block), in one process, in alternating order, one call per sample; medians per variant.
- * Also fuel per kernel call and instrumentation throughput (MB/s).
+ * A sample is the process's CPU time (user + system) during the call, not wall time: on a shared
+ * machine a call that loses its core to another process would otherwise count the wait. Also
+ * fuel per kernel call and instrumentation throughput (MB/s).
  */
 import { instrument } from "../../src/metering/index.js";
 import { buildKernels, buildLargeModule, type Kernel } from "../kernels/index.js";
@@ -71,9 +73,10 @@ function measureKernel(kernel: Kernel, budgetMs: number): KernelResult {
     // Rotate the order so no variant always runs right after the same neighbour.
     for (let offset = 0; offset < VARIANTS.length; offset++) {
       const variant = VARIANTS[(round + offset) % VARIANTS.length]!;
-      const before = performance.now();
+      const before = process.cpuUsage();
       runs[variant](kernel.n);
-      samples[variant].push(performance.now() - before);
+      const used = process.cpuUsage(before);
+      samples[variant].push((used.user + used.system) / 1000);
     }
   }
   const medianMs = Object.fromEntries(VARIANTS.map((variant) => [variant, median(samples[variant])])) as Record<Variant, number>;
@@ -153,7 +156,7 @@ async function run({ seconds, progress }: BenchOptions): Promise<SuiteResult> {
 
   const pct = (value: number) => `${value >= 0 ? "+" : ""}${value.toFixed(1)}%`;
   const table = [
-    `per call, medians of ${seconds}s of alternating samples per kernel (original / instrumented optimised / naive)`,
+    `CPU time per call, medians of ${seconds}s of alternating samples per kernel (original / instrumented optimised / naive)`,
     `${"kernel".padEnd(20)} ${"n".padStart(7)} ${"orig ms".padStart(8)} ${"opt ms".padStart(8)} ${"opt".padStart(7)} ${"naive ms".padStart(8)} ${"naive".padStart(7)} ${"fuel".padStart(12)} ${"fuel/ms".padStart(9)}`,
     ...results.map(
       (r) =>
