@@ -12,7 +12,7 @@ import { diffieHellman, type KeyObject } from "node:crypto";
 import { TfaasError } from "../shared/errors.js";
 import { GCM_NONCE_LENGTH, gcmOpen, gcmSeal, hkdfExpand, hkdfExpandBlock, hmacSha256, SHA256_LENGTH } from "./aead.js";
 import { concatBytes } from "./wire.js";
-import { expectX25519, generateX25519KeyPair, rawX25519PublicKey, toX25519PublicKey, x25519PrivateKeyFromRaw, x25519PublicKeyFromRaw, X25519_KEY_LENGTH } from "./x25519.js";
+import { expectX25519, generateX25519PrivateKey, rawX25519PublicKey, toX25519PublicKey, x25519PrivateKeyFromRaw, x25519PublicKeyFromRaw, X25519_KEY_LENGTH } from "./x25519.js";
 
 /** The one HPKE suite TFaaS speaks (RFC 9180 §7 identifiers). */
 export const HPKE_SUITE = { kemId: 0x0020, kdfId: 0x0001, aeadId: 0x0001 } as const;
@@ -72,13 +72,17 @@ function exchange(privateKey: KeyObject, publicKey: KeyObject): Buffer {
   }
 }
 
+function injectedPrivateKey(raw: Uint8Array): { privateKey: KeyObject; raw: Uint8Array<ArrayBuffer> } {
+  const privateKey = x25519PrivateKeyFromRaw(raw);
+  return { privateKey, raw: rawX25519PublicKey(privateKey) };
+}
+
 /** Encap (RFC 9180 §4.1), with the ephemeral key injectable so tests can reproduce published vectors. */
 export function encap(recipientPublicKey: KeyObject | Uint8Array, ephemeralPrivateKey?: Uint8Array): { sharedSecret: Uint8Array; enc: Uint8Array<ArrayBuffer> } {
   const recipient = toX25519PublicKey(recipientPublicKey, "HPKE recipient public key");
-  const ephemeral = ephemeralPrivateKey === undefined ? generateX25519KeyPair() : { privateKey: x25519PrivateKeyFromRaw(ephemeralPrivateKey), publicKey: undefined };
-  const enc = rawX25519PublicKey(ephemeral.publicKey ?? ephemeral.privateKey);
+  const ephemeral = ephemeralPrivateKey === undefined ? generateX25519PrivateKey() : injectedPrivateKey(ephemeralPrivateKey);
   const dh = exchange(ephemeral.privateKey, recipient.key);
-  return { sharedSecret: kemSharedSecret(dh, enc, recipient.raw), enc };
+  return { sharedSecret: kemSharedSecret(dh, ephemeral.raw, recipient.raw), enc: ephemeral.raw };
 }
 
 /** Decap (RFC 9180 §4.1). `recipientPublicKey` is the raw public key of `recipientPrivateKey` (callers cache it). */

@@ -16,8 +16,32 @@ export interface X25519KeyPair {
   publicKey: KeyObject;
 }
 
+/**
+ * Raw public keys of the key pairs generated here, by their KeyObjects. Node 20 can deadlock when a
+ * freshly generated key is exported as JWK: the export holds the key's mutex while it allocates,
+ * the allocation can run a garbage collection, and collecting the finished keygen job takes the
+ * same mutex (seen under load: the process hangs in a futex, in ExportJWKEdKey → ~KeyGenJob). So
+ * a generated key is never exported afterwards: its raw public key comes out of the keygen call
+ * itself, while the job is still alive, and is remembered here.
+ */
+const generatedPublicKeys = new WeakMap<KeyObject, Uint8Array<ArrayBuffer>>();
+
+/** A fresh private key and its raw public key (what `enc` carries), without a public KeyObject. */
+export function generateX25519PrivateKey(): { privateKey: KeyObject; raw: Uint8Array<ArrayBuffer> } {
+  // @types/node does not list "jwk" among keygen encodings; Node 20 supports it.
+  const generate = generateKeyPairSync as unknown as (type: "x25519", options: { publicKeyEncoding: { format: "jwk" } }) => { privateKey: KeyObject; publicKey: JsonWebKey };
+  const { privateKey, publicKey } = generate("x25519", { publicKeyEncoding: { format: "jwk" } });
+  const raw = new Uint8Array(Buffer.from(publicKey.x ?? "", "base64url"));
+  if (raw.length !== X25519_KEY_LENGTH) throw new TfaasError("internal", `Cannot generate X25519 key pair: public key length is ${raw.length}`);
+  generatedPublicKeys.set(privateKey, raw);
+  return { privateKey, raw };
+}
+
 export function generateX25519KeyPair(): X25519KeyPair {
-  return generateKeyPairSync("x25519");
+  const { privateKey, raw } = generateX25519PrivateKey();
+  const publicKey = x25519PublicKeyFromRaw(raw);
+  generatedPublicKeys.set(publicKey, raw);
+  return { privateKey, publicKey };
 }
 
 export function x25519PrivateKeyFromRaw(raw: Uint8Array): KeyObject {
@@ -43,6 +67,8 @@ export function expectX25519(key: KeyObject, type: "private" | "public", what: s
 
 /** The raw 32-byte public key of an X25519 public or private key. */
 export function rawX25519PublicKey(key: KeyObject): Uint8Array<ArrayBuffer> {
+  const generated = generatedPublicKeys.get(key);
+  if (generated !== undefined) return Uint8Array.from(generated);
   const publicKey = key.type === "private" ? createPublicKey(key) : key;
   expectX25519(publicKey, "public", "key");
   const { x } = publicKey.export({ format: "jwk" });
