@@ -61,6 +61,19 @@ describe("binary HTTP (RFC 9292) known-length messages", () => {
     expect(bytesToHex(encodeBhttpResponse({ informational: [], status: 200, headers: [], content: empty, trailers: [] }))).toBe("0140c8");
   });
 
+  it("lays out lengths at every varint size boundary exactly (content, field values, control data)", () => {
+    for (const size of [0, 1, 63, 64, 16383, 16384]) {
+      const request: BhttpRequest = { ...post, path: `/${"p".repeat(size)}`, headers: [["x-long", "v".repeat(size || 1)]], content: new Uint8Array(size).fill(7), trailers: [] };
+      const bytes = encodeBhttpRequest(request);
+      expect(decodeBhttpRequest(bytes)).toEqual(request);
+      const response: BhttpResponse = { informational: [], status: 599, headers: [["x-long", "w".repeat(size || 1)]], content: new Uint8Array(size).fill(9), trailers: [["x-t", "1"]] };
+      expect(decodeBhttpResponse(encodeBhttpResponse(response))).toEqual(response);
+    }
+    // 16384 needs a 4-byte varint: framing (1) + 4 control fields + the header section's and content's prefixes.
+    const big = encodeBhttpRequest({ ...post, trailers: [], headers: [], content: new Uint8Array(16384) });
+    expect(big.length).toBe(1 + (1 + 4) + (1 + 5) + (1 + 15) + (1 + 18) + 1 + 4 + 16384);
+  });
+
   it("keeps an empty header section when content follows, and lowercases names", () => {
     const bytes = encodeBhttpRequest({ ...post, headers: [["X-Upper", "v"]], trailers: [] });
     expect(decodeBhttpRequest(bytes).headers).toEqual([["x-upper", "v"]]);

@@ -12,7 +12,7 @@
  * way Node's HTTP stack holds them, so every valid value round-trips exactly.
  */
 import { TfaasError } from "../shared/errors.js";
-import { WireReader, WireWriter } from "./wire.js";
+import { varintLength, WireReader, writeVarint } from "./wire.js";
 
 /** A field line: lowercase name and value. Order and repeated names are kept as sent. */
 export type BhttpField = readonly [name: string, value: string];
@@ -56,49 +56,106 @@ const FIELD_VALUE = /^(?:[^\0\r\n\t ](?:[^\0\r\n]*[^\0\r\n\t ])?)?$/;
 /** Control data: visible ASCII only (no spaces or controls that could split a request line). */
 const CONTROL_TEXT = /^[\x21-\x7e]*$/;
 
-function latin1(bytes: Uint8Array): string {
-  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("latin1");
-}
-
-function textBytes(text: string, what: string): Uint8Array {
-  // Characters above 0xff would be silently truncated by latin1 encoding.
-  if (/[^\x00-\xff]/.test(text)) throw new TfaasError("invalid-request", `Cannot encode binary HTTP: ${what} has characters outside 0x00–0xff`);
-  return Buffer.from(text, "latin1");
-}
-
-function checkFieldName(name: string, fail: (problem: string) => TfaasError): void {
-  if (!FIELD_NAME.test(name)) throw fail(`is not a lowercase field name token: current value is ${JSON.stringify(name.slice(0, 64))}`);
-}
-
-function checkFieldValue(value: string, fail: (problem: string) => TfaasError): void {
-  // The value itself is not echoed: it may carry a credential.
-  if (!FIELD_VALUE.test(value)) throw fail("has a NUL, CR or LF, or leading or trailing whitespace");
-}
-
 function checkControl(value: string, pattern: RegExp, fail: (problem: string) => TfaasError): void {
   if (!pattern.test(value)) throw fail(`is not valid: current value is ${JSON.stringify(value.slice(0, 64))}`);
 }
 
-// ---- encoding ----
+const NAME_PROBLEM = (name: string) => `is not a lowercase field name token: current value is ${JSON.stringify(name.slice(0, 64))}`;
+// A value is never echoed: it may carry a credential.
+const VALUE_PROBLEM = "has a NUL, CR or LF, or leading or trailing whitespace";
+const WIDE = /[^\x00-\xff]/;
 
-function encodeFields(fields: readonly BhttpField[], section: string): Uint8Array {
-  const writer = new WireWriter();
+// ---- encoding: checked and measured first, then written once into a buffer of the exact size ----
+
+/** Field lines, checked and lowercased, and the byte length of their section's content. */
+interface CheckedFields {
+  lines: BhttpField[];
+  length: number;
+}
+
+function checkFields(fields: readonly BhttpField[], section: string): CheckedFields {
+  const lines: BhttpField[] = [];
+  let length = 0;
   for (const [rawName, value] of fields) {
     const name = rawName.toLowerCase();
     const fail = (problem: string) => new TfaasError("invalid-request", `Cannot encode binary HTTP: ${section} field ${JSON.stringify(name.slice(0, 64))} ${problem}`);
-    checkFieldName(name, fail);
-    checkFieldValue(value, fail);
-    writer.lengthPrefixed(textBytes(name, `${section} field name`)).lengthPrefixed(textBytes(value, `${section} field value`));
+    if (!FIELD_NAME.test(name)) throw fail(NAME_PROBLEM(name));
+    if (!FIELD_VALUE.test(value)) throw fail(VALUE_PROBLEM);
+    // Characters above 0xff would be silently truncated by latin1 encoding.
+    if (WIDE.test(value)) throw new TfaasError("invalid-request", `Cannot encode binary HTTP: ${section} field value has characters outside 0x00–0xff`);
+    length += varintLength(name.length) + name.length + varintLength(value.length) + value.length;
+    lines.push([name, value]);
   }
-  return writer.finish();
+  return { lines, length };
 }
 
-/** Header section, content and trailers, dropping empty sections at the end (RFC 9292 §3.8). */
-function writeSections(writer: WireWriter, headers: Uint8Array, content: Uint8Array, trailers: Uint8Array): void {
-  const sections = [headers, content, trailers];
-  let last = sections.length;
-  while (last > 0 && sections[last - 1]!.length === 0) last--;
-  for (let i = 0; i < last; i++) writer.lengthPrefixed(sections[i]!);
+/** Header section, content and trailers, without the empty ones at the end (RFC 9292 §3.8). */
+interface Sections {
+  headers: CheckedFields;
+  content: Uint8Array;
+  trailers: CheckedFields;
+  /** How many of the three are written. */
+  count: number;
+  length: number;
+}
+
+function layOutSections(headers: CheckedFields, content: Uint8Array, trailers: CheckedFields): Sections {
+  const lengths = [headers.length, content.length, trailers.length];
+  let count = lengths.length;
+  while (count > 0 && lengths[count - 1] === 0) count--;
+  let length = 0;
+  for (let i = 0; i < count; i++) length += varintLength(lengths[i]!) + lengths[i]!;
+  return { headers, content, trailers, count, length };
+}
+
+const prefixedLength = (text: string) => varintLength(text.length) + text.length;
+
+/** Writes into a buffer laid out beforehand; text is latin1, one byte per character (checked before). */
+class ExactWriter {
+  readonly out: Uint8Array<ArrayBuffer>;
+  private readonly text: Buffer;
+  private position = 0;
+
+  constructor(length: number) {
+    this.out = new Uint8Array(length);
+    this.text = Buffer.from(this.out.buffer, 0, length);
+  }
+
+  varint(value: number): this {
+    this.position = writeVarint(this.out, this.position, value);
+    return this;
+  }
+
+  string(text: string): this {
+    this.varint(text.length);
+    this.position += this.text.write(text, this.position, "latin1");
+    return this;
+  }
+
+  bytes(bytes: Uint8Array): this {
+    this.varint(bytes.length);
+    this.out.set(bytes, this.position);
+    this.position += bytes.length;
+    return this;
+  }
+
+  fields({ lines, length }: CheckedFields): this {
+    this.varint(length);
+    for (const [name, value] of lines) this.string(name).string(value);
+    return this;
+  }
+
+  sections({ headers, content, trailers, count }: Sections): this {
+    if (count > 0) this.fields(headers);
+    if (count > 1) this.bytes(content);
+    if (count > 2) this.fields(trailers);
+    return this;
+  }
+
+  finish(): Uint8Array<ArrayBuffer> {
+    if (this.position !== this.out.length) throw new TfaasError("internal", `Cannot encode binary HTTP: wrote ${this.position} bytes, laid out ${this.out.length}`);
+    return this.out;
+  }
 }
 
 export function encodeBhttpRequest(request: BhttpRequest): Uint8Array<ArrayBuffer> {
@@ -107,61 +164,73 @@ export function encodeBhttpRequest(request: BhttpRequest): Uint8Array<ArrayBuffe
   checkControl(request.scheme, CONTROL_TEXT, fail("scheme"));
   checkControl(request.authority, CONTROL_TEXT, fail("authority"));
   checkControl(request.path, CONTROL_TEXT, fail("path"));
-  const writer = new WireWriter()
-    .varint(KNOWN_LENGTH_REQUEST)
-    .lengthPrefixed(Buffer.from(request.method, "latin1"))
-    .lengthPrefixed(Buffer.from(request.scheme, "latin1"))
-    .lengthPrefixed(Buffer.from(request.authority, "latin1"))
-    .lengthPrefixed(Buffer.from(request.path, "latin1"));
-  writeSections(writer, encodeFields(request.headers, "header"), request.content, encodeFields(request.trailers, "trailer"));
-  return writer.finish();
+  const sections = layOutSections(checkFields(request.headers, "header"), request.content, checkFields(request.trailers, "trailer"));
+  const length = varintLength(KNOWN_LENGTH_REQUEST) + prefixedLength(request.method) + prefixedLength(request.scheme) + prefixedLength(request.authority) + prefixedLength(request.path) + sections.length;
+  return new ExactWriter(length).varint(KNOWN_LENGTH_REQUEST).string(request.method).string(request.scheme).string(request.authority).string(request.path).sections(sections).finish();
 }
 
 export function encodeBhttpResponse(response: BhttpResponse): Uint8Array<ArrayBuffer> {
-  const writer = new WireWriter().varint(KNOWN_LENGTH_RESPONSE);
+  let length = varintLength(KNOWN_LENGTH_RESPONSE);
+  const informational: Array<{ status: number; headers: CheckedFields }> = [];
   for (const interim of response.informational) {
     if (!Number.isInteger(interim.status) || interim.status < 100 || interim.status > 199) {
       throw new TfaasError("invalid-request", `Cannot encode binary HTTP response: informational status is ${interim.status}, expected 100–199`);
     }
-    writer.varint(interim.status).lengthPrefixed(encodeFields(interim.headers, "informational header"));
+    const headers = checkFields(interim.headers, "informational header");
+    length += varintLength(interim.status) + varintLength(headers.length) + headers.length;
+    informational.push({ status: interim.status, headers });
   }
   if (!Number.isInteger(response.status) || response.status < 200 || response.status > 599) {
     throw new TfaasError("invalid-request", `Cannot encode binary HTTP response: status is ${response.status}, expected 200–599`);
   }
-  writer.varint(response.status);
-  writeSections(writer, encodeFields(response.headers, "header"), response.content, encodeFields(response.trailers, "trailer"));
-  return writer.finish();
+  const sections = layOutSections(checkFields(response.headers, "header"), response.content, checkFields(response.trailers, "trailer"));
+  length += varintLength(response.status) + sections.length;
+  const writer = new ExactWriter(length).varint(KNOWN_LENGTH_RESPONSE);
+  for (const interim of informational) writer.varint(interim.status).fields(interim.headers);
+  return writer.varint(response.status).sections(sections).finish();
 }
 
-// ---- decoding ----
+// ---- decoding: one reader over the message; strings are cut from one latin1 view of it ----
 
-function decodeFields(reader: WireReader, section: string): BhttpField[] {
+/** The input as a Buffer, to cut latin1 strings from without a Buffer object per string. */
+function textView(bytes: Uint8Array): Buffer {
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}
+
+/** A varint length and that many bytes, as a latin1 string; `base` is where `reader`'s input starts in `text`. */
+function readText(reader: WireReader, text: Buffer, base: number, field: string): string {
+  const length = reader.lengthPrefixed(field).length;
+  const end = base + reader.offset;
+  return text.toString("latin1", end - length, end);
+}
+
+function decodeFields(reader: WireReader, text: Buffer, section: string): BhttpField[] {
   const bytes = reader.lengthPrefixed(`${section} section`);
+  const base = reader.offset - bytes.length;
   const fields = new WireReader(bytes, `binary HTTP ${section} section`);
   const out: BhttpField[] = [];
   while (fields.remaining > 0) {
-    const at = reader.offset - bytes.length + fields.offset;
-    const name = latin1(fields.lengthPrefixed("field name"));
-    const value = latin1(fields.lengthPrefixed("field value"));
-    const fail = (problem: string) => new TfaasError("invalid-request", `Cannot decode binary HTTP: ${section} field at offset ${at} ${problem}`);
-    checkFieldName(name, fail);
-    checkFieldValue(value, fail);
+    const at = base + fields.offset;
+    const name = readText(fields, text, base, "field name");
+    const value = readText(fields, text, base, "field value");
+    if (!FIELD_NAME.test(name)) throw new TfaasError("invalid-request", `Cannot decode binary HTTP: ${section} field at offset ${at} ${NAME_PROBLEM(name)}`);
+    if (!FIELD_VALUE.test(value)) throw new TfaasError("invalid-request", `Cannot decode binary HTTP: ${section} field at offset ${at} ${VALUE_PROBLEM}`);
     out.push([name, value]);
   }
   return out;
 }
 
-interface Sections {
+interface DecodedSections {
   headers: BhttpField[];
   content: Uint8Array;
   trailers: BhttpField[];
 }
 
 /** Header section, content, trailers — each may be cut off at its start (truncation) — then zero padding. */
-function readSections(reader: WireReader): Sections {
-  const headers = reader.remaining > 0 ? decodeFields(reader, "header") : [];
+function readSections(reader: WireReader, text: Buffer): DecodedSections {
+  const headers = reader.remaining > 0 ? decodeFields(reader, text, "header") : [];
   const content = reader.remaining > 0 ? reader.lengthPrefixed("content").slice() : new Uint8Array(0);
-  const trailers = reader.remaining > 0 ? decodeFields(reader, "trailer") : [];
+  const trailers = reader.remaining > 0 ? decodeFields(reader, text, "trailer") : [];
   const padding = reader.rest();
   const nonZero = padding.findIndex((byte) => byte !== 0);
   if (nonZero !== -1) throw new TfaasError("invalid-request", `Cannot decode binary HTTP: padding at offset ${reader.offset - padding.length + nonZero} is not zero`);
@@ -179,10 +248,11 @@ function readFraming(reader: WireReader, expected: number, kind: string): void {
 
 export function decodeBhttpRequest(bytes: Uint8Array): BhttpRequest {
   const reader = new WireReader(bytes, "binary HTTP request");
+  const text = textView(bytes);
   readFraming(reader, KNOWN_LENGTH_REQUEST, "request");
   const control = (field: string, pattern: RegExp): string => {
     const at = reader.offset;
-    const value = latin1(reader.lengthPrefixed(field));
+    const value = readText(reader, text, 0, field);
     checkControl(value, pattern, (problem) => reader.fail(field, problem, at));
     return value;
   };
@@ -190,21 +260,22 @@ export function decodeBhttpRequest(bytes: Uint8Array): BhttpRequest {
   const scheme = control("scheme", CONTROL_TEXT);
   const authority = control("authority", CONTROL_TEXT);
   const path = control("path", CONTROL_TEXT);
-  return { method, scheme, authority, path, ...readSections(reader) };
+  return { method, scheme, authority, path, ...readSections(reader, text) };
 }
 
 export function decodeBhttpResponse(bytes: Uint8Array): BhttpResponse {
   const reader = new WireReader(bytes, "binary HTTP response");
+  const text = textView(bytes);
   readFraming(reader, KNOWN_LENGTH_RESPONSE, "response");
   const informational: BhttpInformational[] = [];
   for (;;) {
     const at = reader.offset;
     const status = reader.varint("status");
     if (status >= 100 && status <= 199) {
-      informational.push({ status, headers: decodeFields(reader, "informational header") });
+      informational.push({ status, headers: decodeFields(reader, text, "informational header") });
       continue;
     }
     if (status < 200 || status > 599) throw reader.fail("status", `is ${status}, expected 100–599`, at);
-    return { informational, status, ...readSections(reader) };
+    return { informational, status, ...readSections(reader, text) };
   }
 }

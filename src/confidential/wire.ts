@@ -91,6 +91,25 @@ export function encodeVarint(value: number): Uint8Array {
   return out;
 }
 
+/** How many bytes the shortest varint encoding of `value` takes (value as encodeVarint accepts it). */
+export function varintLength(value: number): 1 | 2 | 4 | 8 {
+  if (value < 0x40) return 1;
+  if (value < 0x4000) return 2;
+  if (value < 0x40000000) return 4;
+  return 8;
+}
+
+/** Writes the shortest varint encoding of `value` at `offset` (room checked by the caller); returns the offset after it. */
+export function writeVarint(out: Uint8Array, offset: number, value: number): number {
+  if (value >= 0 && value < 0x40 && Number.isInteger(value)) {
+    out[offset] = value;
+    return offset + 1;
+  }
+  const encoded = encodeVarint(value);
+  out.set(encoded, offset);
+  return offset + encoded.length;
+}
+
 export function concatBytes(...parts: Uint8Array[]): Uint8Array<ArrayBuffer> {
   const writer = new WireWriter();
   for (const part of parts) writer.raw(part);
