@@ -142,6 +142,21 @@ describe("receipts, batched (the default)", () => {
     expect(tampered.code).toBe(1);
     expect(tampered.stdout).toMatch(/^✗ invalid worker-0\.[0-9a-f]+: /m);
     expect(tampered.stdout).toMatch(/verdict: FAIL/);
+
+    // A stored value that is not a receipt at all is the ledger's fault: 500 internal, naming the call.
+    const broken = new Database(path.join(platform.dataDir, "tfaas.db"));
+    let brokenCall: string;
+    try {
+      const row = broken.prepare("SELECT rowid, call_id FROM usage WHERE receipt IS NOT NULL ORDER BY rowid LIMIT 1").get() as { rowid: number; call_id: string };
+      broken.prepare("UPDATE usage SET receipt = ? WHERE rowid = ?").run("not-a-receipt", row.rowid);
+      brokenCall = row.call_id;
+    } finally {
+      broken.close();
+    }
+    const served = await platform.api(`/system/receipts/${brokenCall}`);
+    expect(served.status).toBe(500);
+    expect(served.headers.get("x-tfaas-error")).toBe("internal");
+    expect(await served.text()).toContain(brokenCall);
   });
 });
 
