@@ -1,18 +1,24 @@
 /**
  * Confidential vs plain invocation of the same echo function through the real platform (sim TEE),
  * measured in the same run in alternating rounds: added latency p50/p99 at one client (1 KiB
- * bodies), throughput ratio at CONCURRENCY clients. Each answer is decrypted and decoded. Two
- * confidential variants: "end to end" encrypts every request in the load generator as it is
- * sent (the client's HPKE cost is in the latency, and its CPU competes with the platform's on this
- * machine); "platform" sends requests encrypted before the round (each still unique: the worker
- * refuses replays), which isolates what the platform adds, as with a client on another machine.
- * Also key release: a worker
+ * bodies), throughput ratio at CONCURRENCY clients. Every answer is decrypted and decoded. Two
+ * confidential variants: "end to end" encrypts every request in the load generator as it is sent
+ * and opens every answer as it arrives (the client's HPKE cost is in the latency, and its CPU
+ * competes with the platform's on this machine); "platform" sends requests encrypted before the
+ * round (each still unique: the worker refuses replays) and opens the answers after it, which
+ * isolates what the platform adds, as with a client on another machine. Both functions run on both
+ * workers (the confidential calls go to whichever worker's key each request was sealed to), so the
+ * comparison does not also compare one worker process with two. Beside req/s, the CPU each process
+ * (gateway, workers, load generator) spends per call, which is steadier on a shared machine. Also key release: a worker
  * identity fetching a sealed artifact's key from an embedded broker (challenge, evidence, policy
  * check, wrap, unwrap, open), and the first call after deploying sealed vs plain code.
  */
-import { mkdtempSync, rmSync } from "node:fs";
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
+import { setFlagsFromString } from "node:v8";
+import { runInNewContext } from "node:vm";
 import { encodeSealedUpload } from "../../src/artifacts/index.js";
 import { createWorkerIdentity } from "../../src/attestation/index.js";
 import { ConfidentialClient, parsePolicy } from "../../src/client/index.js";
@@ -26,6 +32,7 @@ import { median, percentile, runLoad, type LoadRequest } from "../load.js";
 import type { BenchOptions, Suite, SuiteResult } from "../suite.js";
 
 const ROUNDS = 3;
+const CLOCK_TICKS_PER_SECOND = Number(spawnSync("getconf", ["CLK_TCK"], { encoding: "utf8" }).stdout.trim()) || 100;
 const CONCURRENCY = 16;
 const BODY = Buffer.alloc(1024, "a");
 const KEY_RELEASES = 50;
@@ -42,16 +49,108 @@ const plain = (): LoadRequest => ({ body: BODY, contentType: "application/octet-
 
 const INNER = encodeBhttpRequest({ method: "POST", scheme: "http", authority: "gateway", path: "/function/echo-conf", headers: [["content-type", "application/octet-stream"]], content: BODY, trailers: [] });
 
-function sealOne(config: OhttpKeyConfig): LoadRequest {
+/**
+ * One unique request; its answer is decrypted and decoded in the check ("end to end"), or only kept
+ * and checked by `verify` after the round (`deferred`), so the load generator, which shares the
+ * 2 cores with the platform, does not spend ~30 µs per answer on the client's half of the work.
+ */
+function sealOne(config: OhttpKeyConfig, deferred?: Array<() => boolean>): LoadRequest {
   const sealed = encapsulateRequest(config, INNER);
-  return { body: sealed.bytes, contentType: "message/ohttp-req", check: (answer) => decodeBhttpResponse(sealed.context.openResponse(answer)).content.length === BODY.length };
+  const opens = (answer: Buffer) => decodeBhttpResponse(sealed.context.openResponse(answer)).content.length === BODY.length;
+  if (deferred === undefined) return { body: sealed.bytes, contentType: "message/ohttp-req", check: opens };
+  return { body: sealed.bytes, contentType: "message/ohttp-req", check: (answer) => deferred.push(() => opens(answer)) > 0 };
 }
 
-/** `presealed`: that many requests encrypted now, used first (the round should not outrun them; later ones are encrypted as sent). */
-function confidential(configs: OhttpKeyConfig[], presealed = 0): () => LoadRequest {
+/** Requests for one round; `verify` after it: answers that fail to open or decode count as errors, not calls. */
+interface ConfidentialLoad {
+  next: () => LoadRequest;
+  verify(result: Round & { requests: number; seconds: number }): Round & { requests: number; seconds: number };
+  /** Requests sealed during the round because the presealed ones ran out (should be 0 for "platform"). */
+  sealedDuringRound(): number;
+}
+
+/**
+ * "End to end" (`presealed` 0): each request is encrypted as it is sent and each answer opened as it
+ * arrives. "Platform": `presealed` requests are encrypted now, before the round, and the answers are
+ * opened after it; later requests (the round outran the estimate) are encrypted as sent and counted.
+ */
+function confidential(configs: OhttpKeyConfig[], presealed = 0): ConfidentialLoad {
   let next = 0;
-  const ready = Array.from({ length: presealed }, (_, i) => sealOne(configs[i % configs.length]!));
-  return () => ready.pop() ?? sealOne(configs[next++ % configs.length]!);
+  let late = 0;
+  const deferred = presealed > 0 ? ([] as Array<() => boolean>) : undefined;
+  const ready = Array.from({ length: presealed }, (_, i) => sealOne(configs[i % configs.length]!, deferred));
+  return {
+    next: () => {
+      const request = ready.pop();
+      if (request !== undefined) return request;
+      if (deferred !== undefined) late++;
+      return sealOne(configs[next++ % configs.length]!, deferred);
+    },
+    verify(result) {
+      const failed = (deferred ?? []).filter((open) => !open()).length;
+      const requests = result.requests - failed;
+      return { requests, seconds: result.seconds, rps: requests / result.seconds, p50Ms: result.p50Ms, p99Ms: result.p99Ms, errors: result.errors + failed };
+    },
+    sealedDuringRound: () => late,
+  };
+}
+
+async function runConfidential(url: string, load: ConfidentialLoad, concurrency: number, ms: number, late: number[]): Promise<Round & { requests: number; seconds: number }> {
+  const result = load.verify(await runLoad(url, load.next, concurrency, ms));
+  late.push(load.sealedDuringRound());
+  return result;
+}
+
+/**
+ * A full collection before a "platform" round, so the garbage of encrypting its requests (ephemeral
+ * key objects, thousands per round) is not collected during the round, in the load generator.
+ */
+function collectGarbage(): void {
+  setFlagsFromString("--expose-gc");
+  (runInNewContext("gc") as () => void)();
+}
+
+/** CPU seconds a process has used (Linux /proc: utime + stime), or NaN where there is no /proc. */
+function processCpuSeconds(pid: number | undefined): number {
+  if (pid === undefined) return NaN;
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS_PER_SECOND;
+  } catch {
+    return NaN;
+  }
+}
+
+/** CPU µs per answered call, by process, over one round. */
+interface CpuPerCall {
+  gatewayUs: number;
+  workersUs: number;
+  loadGeneratorUs: number;
+}
+
+/**
+ * Runs one round and charges the CPU each process used to its answered calls. On a shared machine
+ * CPU per call is steadier than req/s, and it shows which process pays for what.
+ */
+async function withCpu(platform: Platform, round: () => Promise<Round & { requests?: number; seconds?: number }>, into: CpuPerCall[]): Promise<Round> {
+  const workers = platform.workerPids();
+  const sample = () => ({ gateway: processCpuSeconds(platform.process.pid), workers: workers.reduce((sum, pid) => sum + processCpuSeconds(pid), 0), own: process.cpuUsage() });
+  const before = sample();
+  const result = await round();
+  const after = sample();
+  const calls = Math.max(1, result.requests ?? result.rps * (result.seconds ?? 0));
+  const own = process.cpuUsage(before.own);
+  into.push({
+    gatewayUs: ((after.gateway - before.gateway) * 1e6) / calls,
+    workersUs: ((after.workers - before.workers) * 1e6) / calls,
+    loadGeneratorUs: (own.user + own.system) / calls,
+  });
+  return result;
+}
+
+function summarizeCpu(rounds: CpuPerCall[]): CpuPerCall {
+  return { gatewayUs: median(rounds.map((r) => r.gatewayUs)), workersUs: median(rounds.map((r) => r.workersUs)), loadGeneratorUs: median(rounds.map((r) => r.loadGeneratorUs)) };
 }
 
 function summarize(rounds: Round[]): Round {
@@ -119,7 +218,8 @@ async function run({ seconds, progress }: BenchOptions): Promise<SuiteResult> {
   const platform = await startPlatform({ workers: 2 });
   try {
     const echo = await watFixture("echo");
-    await deploy(platform, "echo", echo);
+    // On both workers, as the confidential calls are (the bench spreads them over both workers' keys).
+    await deploy(platform, "echo", echo, { annotations: { "com.openfaas.scale.min": "2" } });
     await deploy(platform, "echo-conf", echo, { annotations: { "com.tfaas.confidential": "true" } });
     const client = new ConfidentialClient({
       url: platform.url,
@@ -134,20 +234,26 @@ async function run({ seconds, progress }: BenchOptions): Promise<SuiteResult> {
 
     progress("warming up…");
     await runLoad(plainUrl, plain, CONCURRENCY, 1000);
-    await runLoad(confUrl, confidential(configs), CONCURRENCY, 1000);
+    await runLoad(confUrl, confidential(configs).next, CONCURRENCY, 1000);
     const latency = { plain: [] as Round[], confidential: [] as Round[], platform: [] as Round[] };
     const throughput = { plain: [] as Round[], confidential: [] as Round[], platform: [] as Round[] };
+    const sealedLate: number[] = [];
+    const cpu = { plain: [] as CpuPerCall[], confidential: [] as CpuPerCall[], platform: [] as CpuPerCall[] };
     // Enough for the round at several times the plain rate measured in warm-up rounds on 2 cores.
     const presealed = (rps: number, ms: number) => Math.ceil((rps * ms) / 1000) + 500;
     for (let round = 1; round <= ROUNDS; round++) {
       progress(`round ${round}/${ROUNDS}: one client, plain, confidential end to end, confidential platform`);
       latency.plain.push(await runLoad(plainUrl, plain, 1, roundMs / 2));
-      latency.confidential.push(await runLoad(confUrl, confidential(configs), 1, roundMs / 2));
-      latency.platform.push(await runLoad(confUrl, confidential(configs, presealed(2 * latency.plain.at(-1)!.rps, roundMs / 2)), 1, roundMs / 2));
+      latency.confidential.push(await runConfidential(confUrl, confidential(configs), 1, roundMs / 2, []));
+      const oneClient = confidential(configs, presealed(2 * latency.plain.at(-1)!.rps, roundMs / 2));
+      collectGarbage();
+      latency.platform.push(await runConfidential(confUrl, oneClient, 1, roundMs / 2, sealedLate));
       progress(`round ${round}/${ROUNDS}: ${CONCURRENCY} clients, the same three`);
-      throughput.plain.push(await runLoad(plainUrl, plain, CONCURRENCY, roundMs));
-      throughput.confidential.push(await runLoad(confUrl, confidential(configs), CONCURRENCY, roundMs));
-      throughput.platform.push(await runLoad(confUrl, confidential(configs, presealed(2 * throughput.plain.at(-1)!.rps, roundMs)), CONCURRENCY, roundMs));
+      throughput.plain.push(await withCpu(platform, () => runLoad(plainUrl, plain, CONCURRENCY, roundMs), cpu.plain));
+      throughput.confidential.push(await withCpu(platform, () => runConfidential(confUrl, confidential(configs), CONCURRENCY, roundMs, []), cpu.confidential));
+      const load = confidential(configs, presealed(2 * throughput.plain.at(-1)!.rps, roundMs));
+      collectGarbage();
+      throughput.platform.push(await withCpu(platform, () => runConfidential(confUrl, load, CONCURRENCY, roundMs, sealedLate), cpu.platform));
     }
     progress("key release…");
     const release = await keyRelease(dir);
@@ -156,6 +262,8 @@ async function run({ seconds, progress }: BenchOptions): Promise<SuiteResult> {
 
     const lat = { plain: summarize(latency.plain), confidential: summarize(latency.confidential), platform: summarize(latency.platform) };
     const thr = { plain: summarize(throughput.plain), confidential: summarize(throughput.confidential), platform: summarize(throughput.platform) };
+    const cpuPerCall = { plain: summarizeCpu(cpu.plain), confidential: summarizeCpu(cpu.confidential), platform: summarizeCpu(cpu.platform) };
+    const platformCpu = (c: CpuPerCall) => c.gatewayUs + c.workersUs;
     const added = {
       endToEnd: { p50Ms: lat.confidential.p50Ms - lat.plain.p50Ms, p99Ms: lat.confidential.p99Ms - lat.plain.p99Ms },
       platform: { p50Ms: lat.platform.p50Ms - lat.plain.p50Ms, p99Ms: lat.platform.p99Ms - lat.plain.p99Ms },
@@ -169,8 +277,10 @@ async function run({ seconds, progress }: BenchOptions): Promise<SuiteResult> {
       latencyOneClient: lat,
       addedLatency: added,
       throughput: { concurrency: CONCURRENCY, ...thr, ratio },
+      platformRequestsSealedDuringRounds: sealedLate.reduce((sum, n) => sum + n, 0),
       keyRelease: release,
       firstCallAfterDeploy: first,
+      cpuPerCallUs: { ...cpuPerCall, platformRatio: platformCpu(cpuPerCall.plain) / platformCpu(cpuPerCall.platform) },
       targets: { addedP50Ms: 0.5, throughputRatio: 0.8 },
     };
     const row = (name: string, r: Round) => `${name.padEnd(28)} ${r.rps.toFixed(0).padStart(8)} ${r.p50Ms.toFixed(3).padStart(8)} ${r.p99Ms.toFixed(3).padStart(8)} ${String(r.errors).padStart(7)}`;
@@ -185,8 +295,12 @@ async function run({ seconds, progress }: BenchOptions): Promise<SuiteResult> {
       row(`confidential platform, ${CONCURRENCY} cl.`, thr.platform),
       `added latency p50 (target ≤ 0.5 ms): platform ${added.platform.p50Ms.toFixed(3)} ms, end to end ${added.endToEnd.p50Ms.toFixed(3)} ms; p99: platform ${added.platform.p99Ms.toFixed(3)} ms, end to end ${added.endToEnd.p99Ms.toFixed(3)} ms`,
       `throughput ratio confidential/plain (target ≥ 0.8): platform ${ratio.platform.toFixed(3)}, end to end ${ratio.endToEnd.toFixed(3)} (client encryption on the same 2 cores)`,
+      `"platform" requests that ran past the presealed ones and were encrypted during the round: ${report.platformRequestsSealedDuringRounds} (should be 0)`,
       `key release (challenge, sim evidence, policy check, wrap, unwrap, open): p50 ${release.p50Ms.toFixed(2)} ms, p99 ${release.p99Ms.toFixed(2)} ms (${release.samples} samples)`,
       `first call after deploy: plain ${first.plainMs.toFixed(1)} ms, sealed ${first.sealedMs.toFixed(1)} ms (median of ${FIRST_CALLS})`,
+      `CPU µs per call at ${CONCURRENCY} clients (gateway + workers | load generator): ` +
+        (["plain", "platform", "confidential"] as const).map((v) => `${v} ${cpuPerCall[v].gatewayUs.toFixed(0)} + ${cpuPerCall[v].workersUs.toFixed(0)} | ${cpuPerCall[v].loadGeneratorUs.toFixed(0)}`).join("; "),
+      `platform CPU per call, plain/confidential: ${(platformCpu(cpuPerCall.plain) / platformCpu(cpuPerCall.platform)).toFixed(3)} (the throughput ratio the platform allows when it has the cores to itself)`,
     ];
     return { table, json: report };
   } finally {
