@@ -131,6 +131,11 @@ export class BodyRewriter {
   private regionFlush: boolean[] = [];
   private kinds: number[] = [];
   private targeted: boolean[] = [];
+  /** Per open frame: every branch to its end so far came from code with a flush on every path before it. */
+  private branchesFlushed: boolean[] = [];
+  /** Per open `if`: that state at the `if`, and at its `else` (undefined before one). */
+  private ifEntryFlushed: boolean[] = [];
+  private thenEndFlushed: (boolean | undefined)[] = [];
   private readonly singleCosts: Int32Array;
 
   constructor(
@@ -162,6 +167,12 @@ export class BodyRewriter {
     const targeted = this.targeted;
     kinds.length = 0;
     targeted.length = 0;
+    const branchesFlushed = this.branchesFlushed;
+    const ifEntryFlushed = this.ifEntryFlushed;
+    const thenEndFlushed = this.thenEndFlushed;
+    branchesFlushed.length = 0;
+    ifEntryFlushed.length = 0;
+    thenEndFlushed.length = 0;
 
     const groups = reader.count("local declaration");
     const groupsStart = reader.pos;
@@ -204,6 +215,19 @@ export class BodyRewriter {
     let region = -1;
     /** The global holds the local's value: the current region flushed, and the local has not moved since. */
     let regionFlushed = false;
+    /**
+     * Every path from the function's entry to here has flushed. From then on loop headers and
+     * calls flush, so the work since the last flush is forward code of this function only, and an
+     * internal call needs no flush before it.
+     */
+    let flushedOnAllPaths = false;
+    const pushFrame = (kind: number) => {
+      kinds.push(kind);
+      targeted.push(false);
+      branchesFlushed.push(true);
+      ifEntryFlushed.push(flushedOnAllPaths);
+      thenEndFlushed.push(undefined);
+    };
     /** Starts a region; with `flushes`, its charge also writes the new total to the global. */
     const newRegion = (flushes = false) => {
       this.insertAt.push(w.length);
@@ -233,6 +257,7 @@ export class BodyRewriter {
       globalSet(globals.fuel);
       this.stats.flushes++;
       regionFlushed = true;
+      flushedOnAllPaths = true;
     };
     /** After a call: the callee advanced the fuel, and the host may have changed the limit. */
     const reload = () => {
@@ -275,7 +300,10 @@ export class BodyRewriter {
       const index = kinds.length - 1 - depth;
       if (index < 0) throw malformed(offset, `branch depth ${depth} exceeds the nesting depth ${kinds.length}`);
       if (index === 0) return true;
-      if (kinds[index] !== FRAME_LOOP) targeted[index] = true;
+      if (kinds[index] !== FRAME_LOOP) {
+        targeted[index] = true;
+        branchesFlushed[index] = branchesFlushed[index] === true && flushedOnAllPaths;
+      }
       return false;
     };
     const readBlockType = () => {
@@ -535,8 +563,7 @@ export class BodyRewriter {
       globalGet(globals.fuel);
       trapIfOverLimit(true);
     }
-    kinds.push(FRAME_FUNCTION);
-    targeted.push(false);
+    pushFrame(FRAME_FUNCTION);
     newRegion();
 
     for (;;) {
@@ -548,8 +575,7 @@ export class BodyRewriter {
         case Op.block:
           readBlockType();
           charge(costs.control);
-          kinds.push(FRAME_BLOCK);
-          targeted.push(false);
+          pushFrame(FRAME_BLOCK);
           if (!flags.mergeBlocks) {
             sync(reader.pos);
             newRegion();
@@ -565,35 +591,46 @@ export class BodyRewriter {
             emitCountedLoop(counted);
             reader.pos = counted.end;
             copyFrom = counted.end;
+            // Both forms flush: the hoisted one with its charge, the metered one at its header.
+            if (flags.localCounter) flushedOnAllPaths = true;
             newRegion();
             break;
           }
-          kinds.push(FRAME_LOOP);
-          targeted.push(false);
+          pushFrame(FRAME_LOOP);
           sync(reader.pos);
           // The check reads the fuel before the iteration; the iteration's first region flushes after its charge.
           if (flags.localCounter) localGet(fuelLocal);
           else globalGet(globals.fuel);
           trapIfOverLimit(false, flags.localCounter);
           newRegion(flags.localCounter);
+          if (flags.localCounter) flushedOnAllPaths = true;
           break;
         }
         case Op.if:
           readBlockType();
           charge(costs.control);
-          kinds.push(FRAME_IF);
-          targeted.push(false);
+          pushFrame(FRAME_IF);
           sync(reader.pos);
           newRegion();
           break;
-        case Op.else:
-          if (kinds[kinds.length - 1] !== FRAME_IF) throw malformed(offset, "else outside an if");
+        case Op.else: {
+          const top = kinds.length - 1;
+          if (kinds[top] !== FRAME_IF) throw malformed(offset, "else outside an if");
+          thenEndFlushed[top] = flushedOnAllPaths;
+          flushedOnAllPaths = ifEntryFlushed[top] === true;
           sync(reader.pos);
           newRegion();
           break;
+        }
         case Op.end: {
           const kind = kinds.pop();
           const wasTargeted = targeted.pop();
+          const branchedFlushed = branchesFlushed.pop() === true;
+          const ifEntry = ifEntryFlushed.pop() === true;
+          const thenEnd = thenEndFlushed.pop();
+          // Paths meeting here: falling through, branches to the end, and for an if the other arm.
+          if (kind === FRAME_BLOCK) flushedOnAllPaths = flushedOnAllPaths && branchedFlushed;
+          else if (kind === FRAME_IF) flushedOnAllPaths = flushedOnAllPaths && branchedFlushed && (thenEnd ?? ifEntry);
           if (kind === FRAME_FUNCTION) {
             sync(offset);
             if (isInternal) {
@@ -624,6 +661,8 @@ export class BodyRewriter {
             flush();
           }
           sync(reader.pos);
+          // After `br` nothing runs until a label's end: no path to constrain.
+          if (op === Op.br) flushedOnAllPaths = true;
           newRegion();
           break;
         }
@@ -640,6 +679,7 @@ export class BodyRewriter {
             flush();
           }
           sync(reader.pos);
+          flushedOnAllPaths = true;
           newRegion();
           break;
         }
@@ -649,11 +689,13 @@ export class BodyRewriter {
           if (isInternal) localGet(fuelLocal);
           else if (!regionFlushed) flush();
           sync(reader.pos);
+          flushedOnAllPaths = true;
           newRegion();
           break;
         case Op.unreachable:
           charge(costs.control);
           sync(reader.pos);
+          flushedOnAllPaths = true;
           newRegion();
           break;
         case Op.call:
@@ -663,11 +705,11 @@ export class BodyRewriter {
             charge(costs.call);
             if (internalFunctions[callee] === 1) {
               // The fuel goes in as the last argument and comes back as the last result. It is
-              // also flushed before the call (unless this region already did) and after it (with
-              // the next region's charge), so a trap leaves a count that lags the work by at most
-              // a straight-line stretch, however deep the recursion.
+              // also flushed after the call (with the next region's charge) and before it unless
+              // every path here has flushed, so a trap leaves a count that lags the work by at
+              // most forward code of a function or two, however deep the recursion.
               sync(offset);
-              if (!regionFlushed) flush();
+              if (!flushedOnAllPaths) flush();
               localGet(fuelLocal);
               sync(reader.pos);
               w.byte(Op.localSet);
@@ -677,6 +719,7 @@ export class BodyRewriter {
                 limitReloads++;
               }
               newRegion(true);
+              flushedOnAllPaths = true;
               break;
             }
           } else {
@@ -692,6 +735,8 @@ export class BodyRewriter {
           // Followed by the function's end (which costs nothing): the callee left the right total in the global.
           tailCall = flags.localCounter && !isInternal && bytes[reader.pos] === Op.end && kinds.length === 1;
           if (!tailCall) reload();
+          // The callee left the total in the global (and the local reloaded it).
+          flushedOnAllPaths = true;
           newRegion();
           break;
         }

@@ -167,6 +167,22 @@ describe("internal calls (fuel as a parameter and a result)", () => {
     expect(stopped).toEqual(run(variants.naive(deep), "f", [], 10_000n));
   });
 
+  it("skip the flush before a call that every path reaches through a flush, and still agree", () => {
+    const loop = wat(`(module
+      (func $leaf (param i32) (result i32) (i32.add (local.get 0) (i32.const 1)))
+      (func (export "f") (param $n i32) (result i32) (local $acc i32)
+        (loop $l
+          (if (i32.and (local.get $n) (i32.const 1)) (then (local.set $acc (i32.add (local.get $acc) (i32.const 2)))))
+          (local.set $acc (call $leaf (local.get $acc)))
+          (br_if $l (local.tee $n (i32.sub (local.get $n) (i32.const 1)))))
+        (local.get $acc)))`);
+    // The loop header's flush reaches the call on both arms of the if: only the header, after
+    // the call, and the function's end flush.
+    expect(instrument(loop).report).toMatchObject({ internalFunctions: 1, flushes: 3 });
+    const total = fuelOf(loop, "f", [25]);
+    expect(expectSameStops(loop, "f", [25], Array.from({ length: 30 }, (_, k) => (total * BigInt(k)) / 29n))).toBeGreaterThan(20);
+  });
+
   it("leave a trap's fuel behind the work by at most a straight-line stretch, going down or up the recursion", () => {
     // Work before the recursive call (descending) or after it (ascending); `unreachable` at the
     // bottom, or at the top once everything below has returned.
