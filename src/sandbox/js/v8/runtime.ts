@@ -202,7 +202,12 @@ class IsolatePool {
   async prewarm(memoryMb: number, count = WARM_ISOLATES): Promise<void> {
     const started = Array.from({ length: count }, async () => {
       const warm = new WarmIsolate(memoryMb);
-      await warmUp(warm);
+      try {
+        await warmUp(warm);
+      } catch (error) {
+        warm.dispose();
+        throw error;
+      }
       this.release(warm);
     });
     await Promise.all(started);
