@@ -61,7 +61,7 @@ describe("JavaScript artifacts", () => {
   });
 
   it("keeps the instrumented QuickJS engine in the data directory, once for every worker", () => {
-    const files = readdirSync(path.join(platform.dataDir, "cache")).filter((name) => !name.endsWith(".tmp"));
+    const files = readdirSync(path.join(platform.dataDir, "cache")).filter((name) => name.endsWith(".wasm"));
     expect(files).toHaveLength(1);
     expect(files[0]).toMatch(/^quickjs-metered-[0-9a-f]{32}\.wasm$/);
   });
