@@ -134,6 +134,23 @@ describe("malformed and hostile modules", () => {
     expect(rejection(moduleOf([7, [1, 1, 0x61, 0x03, 0x00]])).message).toMatch(/exported global index 0 \(only 0\)/);
   });
 
+  it("rejects element segments and constant expressions outside WebAssembly 2.0 with their offsets", () => {
+    // Read to find the functions reachable from outside (which keep their signatures).
+    const elements = (segment: number[]) => moduleOf([1, [1, 0x60, 0, 0]], [3, [1, 0]], [4, [1, 0x70, 0, 1]], [9, [1, ...segment]], [10, [1, 2, 0, 0x0b]]);
+    expect(rejection(elements([8, 0x41, 0, 0x0b, 1, 0])).message).toMatch(/element segment flags 8/);
+    // i32.add in an offset: extended constant expressions are not WebAssembly 2.0.
+    expect(rejection(elements([0, 0x41, 0, 0x41, 0, 0x6a, 0x0b, 1, 0])).message).toMatch(/constant expression with opcode 0x6a \(not WebAssembly 2.0\) at offset \d+/);
+    // A count larger than the bytes that remain.
+    expect(rejection(elements([1, 0, 100])).message).toMatch(/element/);
+    // The same in a global's initialiser.
+    const global = moduleOf([6, [1, 0x7f, 0, 0x41, 0, 0x41, 0, 0x6a, 0x0b]]);
+    expect(rejection(global).message).toMatch(/constant expression with opcode 0x6a/);
+    // Valid forms (passive with expressions, declarative) are read, and their functions stay classic.
+    const { report } = instrument(wat(`(module (func $a) (func $b) (func $c (call $a) (call $b))
+      (elem funcref (ref.func $a)) (elem declare func $b) (export "c" (func $c)))`));
+    expect(report.internalFunctions).toBe(0);
+  });
+
   it("handles deep nesting without recursion", () => {
     const depth = 100_000;
     const body = [0, ...new Array(depth).fill([0x02, 0x40]).flat(), ...new Array(depth).fill(0x0b), 0x0b];
