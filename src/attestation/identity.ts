@@ -8,7 +8,8 @@
  * Guarantee stops here: with `sim` nothing is protected (see SIM_DOES_NOT_PROTECT); with a
  * hardware TEE the keys are as safe as the TEE and the code it measured.
  */
-import { generateKeyPairSync, randomBytes, type KeyObject } from "node:crypto";
+import { randomBytes, type KeyObject } from "node:crypto";
+import { generateX25519PrivateKey } from "../confidential/x25519.js";
 import { generateSigningKeyPair, rawPublicKey } from "../crypto/index.js";
 import { TfaasError } from "../shared/errors.js";
 import {
@@ -50,15 +51,11 @@ function backendOptions(settings: WorkerSettings, measurement: Uint8Array): TeeB
   }
 }
 
-function rawX25519(key: KeyObject): Uint8Array {
-  return Buffer.from(key.export({ format: "jwk" }).x ?? "", "base64url");
-}
-
 export async function createWorkerIdentity(settings: WorkerSettings): Promise<WorkerIdentity> {
   const signing = generateSigningKeyPair();
-  const hpke = generateKeyPairSync("x25519");
+  const hpke = generateX25519PrivateKey();
   const receiptKey = rawPublicKey(signing.publicKey);
-  const hpkeKey = rawX25519(hpke.publicKey);
+  const hpkeKey = hpke.raw;
   // Sim evidence carries whatever measurement it is given: the hash of this runtime. Hardware
   // evidence carries the platform's own launch measurement (measurementOf).
   const runtime = await computeRuntimeMeasurement({ tee: settings.tee, receipts: settings.receipts });

@@ -3,15 +3,24 @@
  * and never leave this process in any other form; public keys travel as their raw 32 bytes,
  * which is what a worker binds into its attestation evidence.
  */
-import { createPublicKey, generateKeyPairSync, type KeyObject } from "node:crypto";
+import { createPrivateKey, createPublicKey, generateKeyPairSync, type KeyObject } from "node:crypto";
 import { TfaasError } from "../shared/errors.js";
 import { fromBase64Url, toBase64Url } from "./bytes.js";
 
 /** A public key as a KeyObject or as its raw 32 bytes. */
 export type PublicKeyInput = KeyObject | Uint8Array;
 
+/**
+ * A fresh key pair, imported from the encodings the keygen call returns rather than taken as the
+ * KeyObjects it creates: on Node 20, exporting (or deriving from) a KeyObject that a keygen job
+ * created can deadlock when a garbage collection frees the job meanwhile (src/confidential/x25519.ts).
+ */
 export function generateSigningKeyPair(): { privateKey: KeyObject; publicKey: KeyObject } {
-  return generateKeyPairSync("ed25519");
+  const pair = generateKeyPairSync("ed25519", { privateKeyEncoding: { format: "der", type: "pkcs8" }, publicKeyEncoding: { format: "der", type: "spki" } });
+  return {
+    privateKey: createPrivateKey({ key: pair.privateKey, format: "der", type: "pkcs8" }),
+    publicKey: createPublicKey({ key: pair.publicKey, format: "der", type: "spki" }),
+  };
 }
 
 function expectEd25519(key: KeyObject, type: "private" | "public", what: string): void {

@@ -34,8 +34,9 @@ export async function loadOrCreateSimPlatformKey(dataDir: string): Promise<SimPl
   }
   await fs.mkdir(dataDir, { recursive: true });
   // Another process may create the key first; then theirs is the key.
-  const { privateKey } = generateKeyPairSync("ed25519");
-  await createFileOnce(path, privateKey.export({ format: "pem", type: "pkcs8" }) as string);
+  // Encoded by the keygen call itself: exporting a generated KeyObject can deadlock Node 20 (src/crypto/keys.ts).
+  const { privateKey } = generateKeyPairSync("ed25519", { privateKeyEncoding: { format: "pem", type: "pkcs8" }, publicKeyEncoding: { format: "der", type: "spki" } });
+  await createFileOnce(path, privateKey);
   return readKey(path);
 }
 
