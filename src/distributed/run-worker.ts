@@ -10,6 +10,7 @@ import { Defaults } from "../shared/constants.js";
 import { TfaasError } from "../shared/errors.js";
 import { log } from "../shared/log.js";
 import { stopOnSignals } from "../shared/stop-on-signals.js";
+import { JS_PREWARM_ENV, parseJsPrewarm, startJsEngines } from "../sandbox/js/prewarm.js";
 import { redactNatsUrl } from "../store/nats/index.js";
 import { defaultInstanceName, startNatsWorker } from "./worker.js";
 
@@ -36,6 +37,7 @@ export async function runWorker(flags: WorkerFlags, env: NodeJS.ProcessEnv = pro
     throw new TfaasError("invalid-request", `Cannot start worker: invalid attestation settings: ${problems}`);
   }
   await checkTeeDevice(attestation.data);
+  parseJsPrewarm(env[JS_PREWARM_ENV]); // refused before anything starts, as `tfaas up` does
   const dataDir = path.resolve(flags.dataDir ?? env.TFAAS_DATA_DIR ?? Defaults.dataDir);
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   const worker = await startNatsWorker({
@@ -51,5 +53,7 @@ export async function runWorker(flags: WorkerFlags, env: NodeJS.ProcessEnv = pro
   out.write(`TEE: ${attestation.data.tee}; receipts: ${attestation.data.receipts}\n`);
   if (attestation.data.tee === "sim") out.write(`WARNING: ${SIM_WARNING}\n`);
   out.write(`ready: ${worker.healthUrl ?? worker.instance}\n`);
+  // As embedded workers do: after ready, so no function waits for them (docs/javascript.md).
+  startJsEngines(env, dataDir);
   stopOnSignals(() => worker.close(), { stopping: "stopping worker", failed: "cannot stop the worker cleanly" });
 }

@@ -71,6 +71,13 @@ export function startJsEngines(env: NodeJS.ProcessEnv, dataDir: string): void {
   } catch (error) {
     log.error("not starting JavaScript engines early", { error: asTfaasError(error).message });
   }
+  // isolated-vm needs --no-node-snapshot on Node 20+: a hand-started `tfaas worker` may lack it, and
+  // must not risk its wasm functions for an engine nobody asked for yet.
+  const snapshotOff = [...process.execArgv, ...(env.NODE_OPTIONS ?? "").split(/\s+/)].includes("--no-node-snapshot");
+  if (engines.includes("v8") && !snapshotOff) {
+    log.warn("not starting the v8 engine early: this process was started without --no-node-snapshot");
+    engines = engines.filter((engine) => engine !== "v8");
+  }
   prewarmJsEngines(engines, jsCacheDir(dataDir)).then(
     (timings) => {
       if (timings.length > 0) log.debug("JavaScript engines started", Object.fromEntries(timings.map(({ engine, ms }) => [`${engine}Ms`, ms])));
