@@ -79,37 +79,6 @@ const CONTEXT_SOURCE = `(function (dispatch) {
   };
 })(${PRELUDE_SOURCE})`;
 
-/**
- * The startup snapshot every isolate is made from: the prelude has already run in each context it
- * makes (~0.3 ms less per call than running it per context). A snapshot cannot hold host
- * callbacks, so the prelude captures forwarding stubs; each context binds them to its own
- * callbacks, then `__tfaas_bind` and `__tfaas_run` leave the global object before any function
- * code runs. V8 seeds Math.random per context, not in the snapshot.
- */
-const SNAPSHOT_SOURCE = `(function () {
-  "use strict";
-  var target;
-  globalThis.__tfaas_host = {
-    log: function (text) { return target.log(text); },
-    random: function (length) { return target.random(length); },
-    digest: function (algorithm, data) { return target.digest(algorithm, data); },
-    encode: function (text) { return target.encode(text); },
-    decode: function (data, fatal) { return target.decode(data, fatal); }
-  };
-  globalThis.__tfaas_bind = function (host) { target = host; };
-  globalThis.__tfaas_run = ${CONTEXT_SOURCE};
-})();`;
-
-/** Binds a fresh context's stubs and takes its `run`, leaving no trace on the global object. */
-const BIND_SOURCE = `var bind = globalThis.__tfaas_bind, run = globalThis.__tfaas_run;
-delete globalThis.__tfaas_bind;
-delete globalThis.__tfaas_run;
-bind({ log: $0, random: $1, digest: $2, encode: $3, decode: $4 });
-return run;`;
-
-let snapshot: ivm.ExternalCopy<ArrayBuffer> | undefined;
-const preludeSnapshot = () => (snapshot ??= ivm.Isolate.createSnapshot([{ code: SNAPSHOT_SOURCE, filename: "prelude.js" }]));
-
 /** Where a context's host callbacks send their output: set per call. */
 interface CallSink {
   log: FunctionLog | undefined;
@@ -127,10 +96,12 @@ class WarmIsolate {
   warmed = false;
   /** Whether the spare context is ready, so a call taking this isolate now does not wait. */
   spareReady = false;
+  readonly #script: ivm.Script;
   #spare: Promise<WarmContext> | undefined;
 
   constructor(readonly memoryMb: number) {
-    this.isolate = new ivm.Isolate({ memoryLimit: memoryMb, snapshot: preludeSnapshot() });
+    this.isolate = new ivm.Isolate({ memoryLimit: memoryMb });
+    this.#script = this.isolate.compileScriptSync(CONTEXT_SOURCE, { filename: "prelude.js" });
     this.prepareSpare();
   }
 
@@ -158,7 +129,7 @@ class WarmIsolate {
     );
   }
 
-  /** A context from the prelude snapshot, bound to its host functions: two tasks on the isolate's thread. */
+  /** Context, host functions and prelude: three tasks on the isolate's thread. */
   async #newContext(): Promise<WarmContext> {
     const context = await this.isolate.createContext();
     const sink: CallSink = { log: undefined };
@@ -177,7 +148,8 @@ class WarmIsolate {
         }
       }),
     ];
-    const run = (await context.evalClosure(BIND_SOURCE, host, { result: { reference: true } })) as ivm.Reference;
+    await context.evalClosure("globalThis.__tfaas_host = { log: $0, random: $1, digest: $2, encode: $3, decode: $4 };", host);
+    const run = (await this.#script.run(context, { reference: true })) as ivm.Reference;
     return { context, run, sink };
   }
 
