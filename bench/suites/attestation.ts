@@ -19,6 +19,7 @@ import { generateSigningKeyPair } from "../../src/crypto/index.js";
 import { bindingReportData, createSimBackend, parsePolicy, verifyEvidence, type Evidence, type VerifyOptions } from "../../src/tee/index.js";
 import { deploy, startPlatform, watFixture, type Platform } from "../../test/harness.js";
 import { median, runLoad, type LoadResult } from "../load.js";
+import { processCpuSeconds } from "../process-cpu.js";
 import type { BenchOptions, Suite, SuiteResult } from "../suite.js";
 
 const VERIFY_RUNS = 100;
@@ -125,21 +126,6 @@ async function receiptPathUs(mode: "off" | "each" | "batched"): Promise<number> 
   return median(runs);
 }
 
-/** CPU seconds a process has used so far, all threads (Linux /proc; null elsewhere). */
-function cpuSeconds(pid: number | undefined): number | null {
-  if (pid === undefined) return null;
-  try {
-    // Fields after the parenthesised command name: utime and stime are the 12th and 13th, in ticks.
-    const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ");
-    return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
-  } catch {
-    return null;
-  }
-}
-
-/** USER_HZ: what Linux counts /proc CPU times in (100 on every mainstream architecture). */
-const CLOCK_TICKS = 100;
-
 interface Round {
   load: LoadResult;
   /** CPU µs per successful call in the gateway and in its worker process, when /proc is there. */
@@ -149,10 +135,10 @@ interface Round {
 
 async function loadRound(platform: Platform, roundMs: number): Promise<Round> {
   const pids = { gateway: platform.process.pid, worker: platform.workerPids()[0] };
-  const before = { gateway: cpuSeconds(pids.gateway), worker: cpuSeconds(pids.worker) };
+  const before = { gateway: processCpuSeconds(pids.gateway), worker: processCpuSeconds(pids.worker) };
   const load = await runLoad(`${platform.url}/function/echo`, body, CONCURRENCY, roundMs);
-  const perCall = (now: number | null, then: number | null) => (now === null || then === null || load.requests === 0 ? null : ((now - then) * 1e6) / load.requests);
-  return { load, gatewayCpuUs: perCall(cpuSeconds(pids.gateway), before.gateway), workerCpuUs: perCall(cpuSeconds(pids.worker), before.worker) };
+  const perCall = (now: number, then: number) => (Number.isNaN(now - then) || load.requests === 0 ? null : ((now - then) * 1e6) / load.requests);
+  return { load, gatewayCpuUs: perCall(processCpuSeconds(pids.gateway), before.gateway), workerCpuUs: perCall(processCpuSeconds(pids.worker), before.worker) };
 }
 
 /** GET /system/attestation (two sim workers make evidence) plus client-side verification of both. */

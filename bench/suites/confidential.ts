@@ -13,8 +13,7 @@
  * identity fetching a sealed artifact's key from an embedded broker (challenge, evidence, policy
  * check, wrap, unwrap, open), and the first call after deploying sealed vs plain code.
  */
-import { spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { setFlagsFromString } from "node:v8";
@@ -29,10 +28,10 @@ import { openSealedCode } from "../../src/worker/key-release.js";
 import { simPlatformKey, workerMeasurement } from "../../test/confidential-fixtures.js";
 import { deploy, startPlatform, watFixture, type Platform } from "../../test/harness.js";
 import { median, percentile, runLoad, type LoadRequest } from "../load.js";
+import { processCpuSeconds } from "../process-cpu.js";
 import type { BenchOptions, Suite, SuiteResult } from "../suite.js";
 
 const ROUNDS = 3;
-const CLOCK_TICKS_PER_SECOND = Number(spawnSync("getconf", ["CLK_TCK"], { encoding: "utf8" }).stdout.trim()) || 100;
 const CONCURRENCY = 16;
 const BODY = Buffer.alloc(1024, "a");
 const KEY_RELEASES = 50;
@@ -108,18 +107,6 @@ async function runConfidential(url: string, load: ConfidentialLoad, concurrency:
 function collectGarbage(): void {
   setFlagsFromString("--expose-gc");
   (runInNewContext("gc") as () => void)();
-}
-
-/** CPU seconds a process has used (Linux /proc: utime + stime), or NaN where there is no /proc. */
-function processCpuSeconds(pid: number | undefined): number {
-  if (pid === undefined) return NaN;
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS_PER_SECOND;
-  } catch {
-    return NaN;
-  }
 }
 
 /** CPU µs per answered call, by process, over one round. */
