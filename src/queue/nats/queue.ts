@@ -85,6 +85,9 @@ export class NatsQueue implements Queue {
   readonly #stream: string;
   readonly #consumerPrefix: string;
   readonly #held = new Map<string, Held>();
+  /** Tickets of finished or cancelled calls whose removal has not been confirmed yet. */
+  readonly #undeleted = new Set<number>();
+  #deleting = false;
   readonly #consumers = new Map<string, Promise<void>>();
   readonly #renewal: NodeJS.Timeout;
   // Admission (maxDepth): a server reading taken while none of this instance's enqueues is in flight, plus those admitted since.
@@ -237,12 +240,10 @@ export class NatsQueue implements Queue {
       const held = this.#held.get(callId);
       if (held !== undefined) {
         this.#held.delete(callId);
-        await this.#acknowledge(held.ackSubject);
-      } else if (doc.seq > 0) {
+        await this.#acknowledge(held);
+      } else if (doc.seq > 0 && !(await this.#deleteTicket(doc.seq))) {
         // Held by nobody (or by an instance that will find the call cancelled): remove the ticket so depth drops now.
-        await this.#p.jsm.streams.deleteMessage(this.#stream, doc.seq, false).catch((error: unknown) => {
-          if (!(error instanceof JetStreamApiError)) throw error;
-        });
+        this.#undeleted.add(doc.seq);
       }
       if (doc.requestInObject) await this.#p.bodies.removeRequest(token(callId));
       return "queued";
@@ -353,7 +354,7 @@ export class NatsQueue implements Queue {
     const doc = await this.#read(ticket.callId);
     if (doc === undefined || FINISHED.has(doc.state)) {
       // A ticket whose call finished (its ack was lost) or was cancelled or swept: drop it.
-      await this.#acknowledge(held.ackSubject);
+      await this.#acknowledge(held);
       return undefined;
     }
     this.#held.set(held.callId, held);
@@ -384,7 +385,7 @@ export class NatsQueue implements Queue {
     }
     if (doc === undefined || doc.state !== "running") {
       this.#held.delete(held.callId);
-      await this.#acknowledge(held.ackSubject);
+      await this.#acknowledge(held);
       return undefined;
     }
     const source = ticket ?? (await this.#ticketAt(held.seq));
@@ -411,7 +412,7 @@ export class NatsQueue implements Queue {
       };
     });
     this.#held.delete(held.callId);
-    await this.#acknowledge(held.ackSubject);
+    await this.#acknowledge(held);
     if (doc?.requestInObject === true) await this.#p.bodies.removeRequest(key);
   }
 
@@ -472,14 +473,34 @@ export class NatsQueue implements Queue {
     return stored.json<Ticket>();
   }
 
-  async #acknowledge(ackSubject: string): Promise<void> {
-    // Confirmed ack: a lost one would only redeliver a finished call's ticket, which the next claim drops.
-    await this.#p.nc.request(ackSubject, "+ACK", { timeout: this.#p.requestTimeoutMs }).catch(() => undefined);
+  /**
+   * Removes a ticket this instance holds. An ack lost while the consumer elects a leader would
+   * leave a finished call's ticket in the stream, counted in depth until a claim pulls it again;
+   * so an unconfirmed ack is followed by deleting the ticket, retried on every lease renewal.
+   */
+  async #acknowledge(held: Pick<Held, "ackSubject" | "seq">): Promise<void> {
+    const acked = await this.#p.nc.request(held.ackSubject, "+ACK", { timeout: this.#p.requestTimeoutMs }).then(
+      () => true,
+      () => false,
+    );
+    if (!acked && !(await this.#deleteTicket(held.seq))) this.#undeleted.add(held.seq);
+  }
+
+  /** True once the ticket is gone from the stream (deleted now, or already). */
+  async #deleteTicket(seq: number): Promise<boolean> {
+    return this.#p.jsm.streams.deleteMessage(this.#stream, seq, false).then(
+      () => true,
+      (error: unknown) => error instanceof JetStreamApiError,
+    );
   }
 
   #renewLeases(): void {
     if (this.#p.nc.isClosed()) return;
     for (const held of this.#held.values()) this.#p.nc.publish(held.ackSubject, "+WPI");
+    if (this.#undeleted.size === 0 || this.#deleting) return;
+    this.#deleting = true;
+    const retries = [...this.#undeleted].map(async (seq) => (await this.#deleteTicket(seq)) && this.#undeleted.delete(seq));
+    void Promise.all(retries).finally(() => (this.#deleting = false));
   }
 
   // — admission —
