@@ -53,11 +53,12 @@ import { PRELUDE_SOURCE } from "../prelude/source.js";
 /**
  * Old-generation size an isolate starts with, in MiB (V8 reads the flag when an isolate is created,
  * so it applies to the isolates made here, not to the worker's own heap). A call leaves a whole
- * context (~200 KB) behind, and isolated-vm signals every disposed context to V8; with V8's default
- * an isolate ran a full mark-compact every ~12 calls that freed only ~2 MB, as recently disposed
- * contexts were still retained. Starting at 24 MiB, each mark-compact frees ~20 MB: in-process
- * back-to-back calls of a hello function took 1.57–1.63 ms of CPU instead of 2.40–2.51 (p99 5.6–6.3 ms
- * instead of 11.5–12.6). Measured, not derived: 16 and 20 MiB gained little, 32–48 MiB lost some of it.
+ * context (~200 KB) behind, and isolated-vm signals every disposed context to V8; under V8's
+ * default sizing the process ran 48 mark-compacts in 2,350 calls, an isolate's freeing ~2 MB of ~12 MB,
+ * as recently disposed contexts were still retained. From 24 MiB: 20, each freeing ~20 MB, and
+ * back-to-back hello calls in-process took 1.57–1.63 ms of CPU instead of 2.40–2.51 (p99 5.6–6.3
+ * ms instead of 11.5–12.6). Measured, not derived: 16 and 20 MiB gained little, 32–48 MiB lost
+ * part of it (docs/javascript.md).
  */
 const INITIAL_OLD_SPACE_MB = 24;
 setFlagsFromString(`--initial-old-space-size=${INITIAL_OLD_SPACE_MB}`);
