@@ -6,15 +6,19 @@
  */
 import { readSections, SectionId } from "../../metering/sections.js";
 import { TfaasError } from "../../shared/errors.js";
+import { POOLED_MEMORY_IMPORT } from "./memory-pool.js";
 import { PREVIEW1_FUNCTIONS, WASI_MODULE } from "./wasi/index.js";
 
 const provided: ReadonlySet<string> = new Set(PREVIEW1_FUNCTIONS);
 
-export function checkCommandModule(module: WebAssembly.Module, bytes: Uint8Array): void {
+export function checkCommandModule(module: WebAssembly.Module, bytes: Uint8Array, memoryImported: boolean): void {
   if (readSections(bytes).some((section) => section.id === SectionId.start)) {
     throw new TfaasError("invalid-artifact", "Cannot prepare: module has a start section; a WASI command module starts from its _start export");
   }
+  // `module` may be the rewrite that imports its memory from the pool: that one import is ours.
+  let poolImports = memoryImported ? 1 : 0;
   for (const entry of WebAssembly.Module.imports(module)) {
+    if (entry.module === POOLED_MEMORY_IMPORT.module && entry.name === POOLED_MEMORY_IMPORT.name && entry.kind === "memory" && poolImports-- > 0) continue;
     if (entry.module !== WASI_MODULE || entry.kind !== "function" || !provided.has(entry.name)) {
       throw new TfaasError(
         "invalid-artifact",

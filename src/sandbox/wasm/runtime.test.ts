@@ -187,6 +187,54 @@ describe("wasm runtime: request and response", () => {
   });
 });
 
+describe("wasm runtime: memories reused between calls", () => {
+  // Writes the byte at 300 (a data segment's), the byte at 200 and memory.size, then dirties both bytes (and grows, if asked).
+  const reporter = (grow: boolean) =>
+    wat(`(module
+      (import "wasi_snapshot_preview1" "fd_write" (func $fd_write (param i32 i32 i32 i32) (result i32)))
+      (memory (export "memory") 1 2)
+      (data (i32.const 300) "D")
+      (func (export "_start")
+        (i32.store8 (i32.const 100) (i32.load8_u (i32.const 300)))
+        (i32.store8 (i32.const 101) (i32.add (i32.const 48) (i32.load8_u (i32.const 200))))
+        (i32.store8 (i32.const 102) (i32.add (i32.const 48) (memory.size)))
+        (i32.store8 (i32.const 300) (i32.const 88))
+        (i32.store8 (i32.const 200) (i32.const 7))
+        ${grow ? "(drop (memory.grow (i32.const 1))) (i32.store8 (i32.const 65600) (i32.const 5))" : ""}
+        (i32.store (i32.const 0) (i32.const 100))
+        (i32.store (i32.const 4) (i32.const 3))
+        (drop (call $fd_write (i32.const 1) (i32.const 0) (i32.const 1) (i32.const 8)))))`);
+
+  it("starts every call from zeros and the module's data, whatever the last call wrote", async () => {
+    const prepared = await runtime.prepare(reporter(false), { abi: "stdio" });
+    for (let call = 0; call < 3; call++) expect(decode((await prepared.invoke(baseRequest, baseContext)).body)).toBe("D01");
+  });
+
+  it("starts every call from the initial size after a call that grew its memory", async () => {
+    const prepared = await runtime.prepare(reporter(true), { abi: "stdio" });
+    for (let call = 0; call < 3; call++) expect(decode((await prepared.invoke(baseRequest, baseContext)).body)).toBe("D01");
+  });
+
+  it("starts from zeros after a call that trapped with its memory dirty", async () => {
+    const trapper = wat(`(module
+      (import "wasi_snapshot_preview1" "fd_write" (func $fd_write (param i32 i32 i32 i32) (result i32)))
+      (memory (export "memory") 1)
+      (func (export "_start")
+        (i32.store8 (i32.const 100) (i32.add (i32.const 48) (i32.load8_u (i32.const 200))))
+        (i32.store (i32.const 0) (i32.const 100))
+        (i32.store (i32.const 4) (i32.const 1))
+        (drop (call $fd_write (i32.const 2) (i32.const 0) (i32.const 1) (i32.const 8)))
+        (i32.store8 (i32.const 200) (i32.const 9))
+        unreachable))`);
+    const prepared = await runtime.prepare(trapper, { abi: "stdio" });
+    for (let call = 0; call < 3; call++) {
+      const result = await prepared.invoke(baseRequest, baseContext);
+      expect(result.error?.code).toBe("function-failed");
+      expect(result.stderr).toBe("0\nwasm trap: unreachable\n");
+    }
+  });
+});
+
 describe("wasm runtime: wagi responses", () => {
   const wagi = (output: string) => run(writer([{ fd: 1, text: output }]), {}, {}, { abi: "wagi" });
 
@@ -276,6 +324,11 @@ describe("wasm runtime: what a module may be", () => {
     );
     const importedMemory = wat(`(module (import "wasi_snapshot_preview1" "memory" (memory 1)) (func (export "_start")) (export "memory" (memory 0)))`);
     expect((await prepareError(importedMemory)).message).toContain(`memory "wasi_snapshot_preview1"."memory"`);
+  });
+
+  it("rejects a module importing the memory the runtime hands its own rewrites", async () => {
+    const poolName = wat(`(module (import "tfaas" "memory" (memory 1)) (func (export "_start")) (export "memory" (memory 0)))`);
+    expect((await prepareError(poolName)).message).toContain(`memory "tfaas"."memory"`);
   });
 
   it("requires exported memory and _start", async () => {

@@ -1,7 +1,8 @@
 /**
  * The WebAssembly runtime: `prepare` checks, caps and compiles a WASI command module once;
- * `invoke` runs one fresh instance per call (no state survives between calls) and turns what it
- * did into an InvocationResult. The call runs synchronously to completion; the gateway's
+ * `invoke` runs one fresh instance per call (no state survives between calls; its memory may be
+ * a zeroed one from an earlier call, see memory-pool.ts) and turns what it did into an
+ * InvocationResult. The call runs synchronously to completion; the gateway's
  * exec_timeout is what bounds a function that never returns.
  */
 import type {
@@ -20,6 +21,7 @@ import { asTfaasError, TfaasError } from "../../shared/errors.js";
 import { buildEnvironment } from "./cgi.js";
 import { checkCommandModule } from "./command-module.js";
 import { limitMemory } from "./memory-limit.js";
+import { importMemory, MemoryPool, POOLED_MEMORY_IMPORT } from "./memory-pool.js";
 import { OutputBuffer } from "./output.js";
 import { buildResponse } from "./response.js";
 import { Preview1, ProcExit, WASI_MODULE } from "./wasi/index.js";
@@ -38,10 +40,13 @@ const utf8Decoder = new TextDecoder();
 class WasmFunction implements PreparedFunction {
   readonly #module: WebAssembly.Module;
   readonly #abi: ResponseAbi;
+  /** Where each instance's memory comes from, when the module was rewritten to import it. */
+  readonly #memories: MemoryPool | undefined;
 
-  constructor(module: WebAssembly.Module, abi: ResponseAbi) {
+  constructor(module: WebAssembly.Module, abi: ResponseAbi, memories: MemoryPool | undefined) {
     this.#module = module;
     this.#abi = abi;
+    this.#memories = memories;
   }
 
   async invoke(request: InvocationRequest, context: InvocationContext): Promise<InvocationResult> {
@@ -64,9 +69,12 @@ class WasmFunction implements PreparedFunction {
     let failure: TfaasError | undefined;
     let trap: string | undefined;
     let instance: WebAssembly.Instance | undefined;
+    let memory: WebAssembly.Memory | undefined;
     try {
       try {
-        instance = new WebAssembly.Instance(this.#module, { [WASI_MODULE]: wasi.imports });
+        memory = this.#memories?.take();
+        const pooled = memory === undefined ? {} : { [POOLED_MEMORY_IMPORT.module]: { [POOLED_MEMORY_IMPORT.name]: memory } };
+        instance = new WebAssembly.Instance(this.#module, { [WASI_MODULE]: wasi.imports, ...pooled });
       } catch (error) {
         // The engine could not reserve memory for one more instance: the worker is exhausted,
         // not the function at fault. (Traps in a start function are RuntimeErrors and pass on.)
@@ -98,6 +106,8 @@ class WasmFunction implements PreparedFunction {
         failure = asTfaasError(error);
       }
     }
+    // Output was copied out as it was written: nothing reads the memory after this.
+    if (memory !== undefined) this.#memories?.give(memory);
 
     if (failure === undefined && exitCode !== 0) {
       failure = new TfaasError("function-failed", `function exited with code ${exitCode}`);
@@ -162,9 +172,10 @@ class WasmRuntime implements Runtime {
     if (!WebAssembly.validate(capped as Uint8Array<ArrayBuffer>)) await compileOrExplain(capped); // throws, saying why
     // Instrumented here, on the trusted side: the worker never runs metering code it did not make.
     const code = instrument(capped).bytes;
-    const module = await compileOrExplain(code);
-    checkCommandModule(module, capped);
-    return new WasmFunction(module, options.abi);
+    const pooled = importMemory(code);
+    const module = await compileOrExplain(pooled?.bytes ?? code);
+    checkCommandModule(module, capped, pooled !== undefined);
+    return new WasmFunction(module, options.abi, pooled && new MemoryPool(pooled.limits));
   }
 }
 
