@@ -149,6 +149,21 @@ describe("Oblivious HTTP rejections", () => {
     expect(context.openResponse(sealed)).toEqual(response);
   });
 
+  it("gives every response its own nonce, also across the nonce pool's refills", () => {
+    const { keyring } = setup();
+    const config = decodeKeyConfigs(keyring.encodedConfigs())[0]!;
+    const response = encodeBhttpResponse({ informational: [], status: 204, headers: [], content: new Uint8Array(), trailers: [] });
+    const nonces = new Set<string>();
+    // 600 responses use the 4 KiB pool (256 nonces) up twice and start a third.
+    for (let i = 0; i < 600; i++) {
+      const { bytes, context } = encapsulateRequest(config, body(16));
+      const sealed = keyring.decapsulate(bytes).respond(response);
+      expect(context.openResponse(sealed)).toEqual(response);
+      nonces.add(bytesToHex(sealed.subarray(0, 16)));
+    }
+    expect(nonces.size).toBe(600);
+  });
+
   it("refuses a wrong key id, with the id in the message", () => {
     const { keyring, config } = setup(7);
     const { bytes } = encapsulateRequest({ ...config, keyId: 8 }, body(64));
