@@ -71,8 +71,8 @@ const MAX_IDLE_ISOLATES = 6;
  * Isolates kept warm per memory limit in use: while a call runs in one, the others prepare their
  * next contexts on their own threads (a context costs ~0.6–0.9 ms of CPU, more than a hello call;
  * an isolate is locked while a call runs in it). With two, back-to-back calls waited for a
- * context about half the time (p50 1.24–1.29 ms in-process); with four, each has three calls'
- * time to make one (p50 0.72–0.86 ms), for ~1.5 MiB per idle isolate.
+ * context about half the time (p50 1.24–1.45 ms in-process); with four, each has three calls'
+ * time to make one (p50 0.72–0.93 ms), for ~1.5 MiB per idle isolate.
  */
 const WARM_ISOLATES = 4;
 
