@@ -259,16 +259,20 @@ export class BodyRewriter {
       regionFlushed = true;
       flushedOnAllPaths = true;
     };
-    /** After a call: the callee advanced the fuel, and the host may have changed the limit. */
-    const reload = () => {
-      if (!flags.localCounter) return;
-      globalGet(globals.fuel);
+    /** Stores the fuel on the stack into the local, and reloads the limit the host may have changed. */
+    const takeFuelBack = () => {
       w.byte(Op.localSet);
       w.u32(fuelLocal);
       if (localLimit) {
         limitPatch(LimitPatch.reload);
         limitReloads++;
       }
+    };
+    /** After a call: the callee advanced the fuel, and the host may have changed the limit. */
+    const reload = () => {
+      if (!flags.localCounter) return;
+      globalGet(globals.fuel);
+      takeFuelBack();
     };
     /** Traps when the fuel on the stack exceeds the limit, marking the trap as exhaustion (and leaving the fuel in the global). */
     const trapIfOverLimit = (loadLimit = false, flushOnTrap = false) => {
@@ -712,12 +716,7 @@ export class BodyRewriter {
               if (!flushedOnAllPaths) flush();
               localGet(fuelLocal);
               sync(reader.pos);
-              w.byte(Op.localSet);
-              w.u32(fuelLocal);
-              if (localLimit) {
-                limitPatch(LimitPatch.reload);
-                limitReloads++;
-              }
+              takeFuelBack();
               newRegion(true);
               flushedOnAllPaths = true;
               break;
