@@ -11,7 +11,8 @@
  * its own data segments, which instantiation writes. Grown or large memories are dropped, and
  * modules whose memory is shared, 64-bit or not their own keep a new memory per call.
  */
-import { encodeVarUint32, readSections, readVarUint32, replaceSectionPayload, SectionId, type Section } from "../../metering/sections.js";
+import { ByteWriter } from "../../metering/bytes.js";
+import { readSections, readVarUint32, replaceSectionPayload, SectionId, type Section } from "../../metering/sections.js";
 import { WASM_PAGE_BYTES } from "../../shared/constants.js";
 
 /** The import a rewritten module takes its memory from; no guest module may import it itself. */
@@ -43,17 +44,28 @@ export function importMemory(bytes: Uint8Array): { bytes: Uint8Array; limits: Me
   // The memory section is emptied (a count of 0), then the import is added; the import section
   // comes earlier in the file, so its offsets survive the first edit.
   const withoutMemory = replaceSectionPayload(bytes, memorySection, Uint8Array.of(0));
-  const entry = memoryImportEntry(limits);
   const sections = readSections(withoutMemory);
   const imports = sections.find((section) => section.id === SectionId.import);
-  if (imports !== undefined) {
+  const payload = new ByteWriter();
+  if (imports === undefined) {
+    payload.u32(1);
+  } else {
     const count = readVarUint32(withoutMemory, imports.payloadOffset);
-    const payload = concat(encodeVarUint32(count.value + 1), withoutMemory.subarray(count.next, imports.end), entry);
-    return { bytes: replaceSectionPayload(withoutMemory, imports, payload), limits };
+    payload.u32(count.value + 1);
+    payload.copy(withoutMemory, count.next, imports.end);
   }
+  writeMemoryImport(payload, limits);
+  if (imports !== undefined) return { bytes: replaceSectionPayload(withoutMemory, imports, payload.view()), limits };
+
   // No imports yet: a new import section goes after the type section (and custom sections before it).
-  const before = sections.find((section) => section.id !== SectionId.custom && section.id !== SectionId.type);
-  return { bytes: insertSection(withoutMemory, before?.start ?? withoutMemory.length, SectionId.import, concat(encodeVarUint32(1), entry)), limits };
+  const at = sections.find((section) => section.id !== SectionId.custom && section.id !== SectionId.type)?.start ?? withoutMemory.length;
+  const out = new ByteWriter(withoutMemory.length + payload.length + 6);
+  out.copy(withoutMemory, 0, at);
+  out.byte(SectionId.import);
+  out.u32(payload.length);
+  out.bytes(payload.view());
+  out.copy(withoutMemory, at, withoutMemory.length);
+  return { bytes: out.toBytes(), limits };
 }
 
 /** A function's idle memories, all of its initial size and zeroed. */
@@ -92,28 +104,11 @@ function onePlainMemory(bytes: Uint8Array, section: Section): MemoryLimits | und
   return maximum.next === section.end ? { initial: initial.value, maximum: maximum.value } : undefined;
 }
 
-function memoryImportEntry(limits: MemoryLimits): Uint8Array {
-  const name = (text: string) => {
-    const utf8 = new TextEncoder().encode(text);
-    return concat(encodeVarUint32(utf8.length), utf8);
-  };
-  const limitBytes =
-    limits.maximum === undefined
-      ? concat(Uint8Array.of(0), encodeVarUint32(limits.initial))
-      : concat(Uint8Array.of(HAS_MAXIMUM), encodeVarUint32(limits.initial), encodeVarUint32(limits.maximum));
-  return concat(name(POOLED_MEMORY_IMPORT.module), name(POOLED_MEMORY_IMPORT.name), Uint8Array.of(EXTERNAL_KIND_MEMORY), limitBytes);
-}
-
-function insertSection(bytes: Uint8Array, at: number, id: number, payload: Uint8Array): Uint8Array {
-  return concat(bytes.subarray(0, at), Uint8Array.of(id), encodeVarUint32(payload.length), payload, bytes.subarray(at));
-}
-
-function concat(...parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((size, part) => size + part.length, 0));
-  let offset = 0;
-  for (const part of parts) {
-    out.set(part, offset);
-    offset += part.length;
-  }
-  return out;
+function writeMemoryImport(w: ByteWriter, limits: MemoryLimits): void {
+  w.name(POOLED_MEMORY_IMPORT.module);
+  w.name(POOLED_MEMORY_IMPORT.name);
+  w.byte(EXTERNAL_KIND_MEMORY);
+  w.byte(limits.maximum === undefined ? 0 : HAS_MAXIMUM);
+  w.u32(limits.initial);
+  if (limits.maximum !== undefined) w.u32(limits.maximum);
 }
