@@ -21,7 +21,7 @@ export function parseJsPrewarm(raw: string | undefined): JsEngine[] {
   if (raw.trim() === "none") return [];
   const names = raw.split(",").map((name) => name.trim());
   const unknown = names.filter((name) => !isJsEngine(name));
-  if (unknown.length > 0 || names.length === 0) {
+  if (unknown.length > 0) {
     throw new TfaasError("invalid-request", `Cannot read ${JS_PREWARM_ENV}: expected none or a comma-separated list of ${JS_ENGINES.join(", ")}, got ${JSON.stringify(raw)}`);
   }
   return [...new Set(names as JsEngine[])];
