@@ -10,8 +10,9 @@ import { Defaults } from "../shared/constants.js";
 import { TfaasError } from "../shared/errors.js";
 import { log } from "../shared/log.js";
 import { stopOnSignals } from "../shared/stop-on-signals.js";
-import { JS_PREWARM_ENV, parseJsPrewarm, startJsEngines } from "../sandbox/js/prewarm.js";
+import { JS_PREWARM_ENV, parseJsPrewarm } from "../sandbox/js/prewarm.js";
 import { redactNatsUrl } from "../store/nats/index.js";
+import { startWarmUp } from "../worker/warm-up.js";
 import { defaultInstanceName, startNatsWorker } from "./worker.js";
 
 export interface WorkerFlags {
@@ -54,6 +55,6 @@ export async function runWorker(flags: WorkerFlags, env: NodeJS.ProcessEnv = pro
   if (attestation.data.tee === "sim") out.write(`WARNING: ${SIM_WARNING}\n`);
   out.write(`ready: ${worker.healthUrl ?? worker.instance}\n`);
   // As embedded workers do: after ready, so no function waits for them (docs/javascript.md).
-  startJsEngines(env, dataDir);
+  startWarmUp(env, dataDir, attestation.data.receipts);
   stopOnSignals(() => worker.close(), { stopping: "stopping worker", failed: "cannot stop the worker cleanly" });
 }

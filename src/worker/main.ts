@@ -3,11 +3,11 @@
  * WorkerPool. It never sees the store.
  */
 import { createWorkerIdentity, workerSettingsFromEnv } from "../attestation/index.js";
-import { startJsEngines } from "../sandbox/js/prewarm.js";
 import { asTfaasError } from "../shared/errors.js";
 import { log } from "../shared/log.js";
 import { ohttpKeyIdFromEnv } from "./confidential-call.js";
 import { createWorkerCore } from "./core.js";
+import { startWarmUp } from "./warm-up.js";
 import type { FromWorker, ToWorker } from "./protocol.js";
 
 function send(message: FromWorker): void {
@@ -68,4 +68,5 @@ process.on("disconnect", () => process.exit(0));
 send({ type: "ready", identity: identity.info });
 
 // JavaScript engines start after `ready`, so wasm functions never wait for them (docs/javascript.md).
-startJsEngines(process.env, workerSettingsFromEnv(process.env).dataDir);
+const settings = workerSettingsFromEnv(process.env);
+startWarmUp(process.env, settings.dataDir, settings.receipts);

@@ -62,9 +62,9 @@ export async function prewarmJsEngines(engines: readonly JsEngine[], cacheDir: s
 /**
  * A worker process's start: the engines TFAAS_JS_PREWARM names, in the background, with the
  * QuickJS engine cached under `dataDir`. A failure is logged and left to the first deploy to
- * retry; it never stops the worker.
+ * retry; it never stops the worker. Settles (never rejects) with the engines that started.
  */
-export function startJsEngines(env: NodeJS.ProcessEnv, dataDir: string): void {
+export function startJsEngines(env: NodeJS.ProcessEnv, dataDir: string): Promise<JsEngine[]> {
   let engines: JsEngine[] = [];
   try {
     engines = parseJsPrewarm(env[JS_PREWARM_ENV]);
@@ -78,10 +78,14 @@ export function startJsEngines(env: NodeJS.ProcessEnv, dataDir: string): void {
     log.warn("not starting the v8 engine early: this process was started without --no-node-snapshot");
     engines = engines.filter((engine) => engine !== "v8");
   }
-  prewarmJsEngines(engines, jsCacheDir(dataDir)).then(
+  return prewarmJsEngines(engines, jsCacheDir(dataDir)).then(
     (timings) => {
       if (timings.length > 0) log.debug("JavaScript engines started", Object.fromEntries(timings.map(({ engine, ms }) => [`${engine}Ms`, ms])));
+      return timings.map(({ engine }) => engine);
     },
-    (error: unknown) => log.warn("cannot start JavaScript engines early", { error: asTfaasError(error).message }),
+    (error: unknown) => {
+      log.warn("cannot start JavaScript engines early", { error: asTfaasError(error).message });
+      return [];
+    },
   );
 }
