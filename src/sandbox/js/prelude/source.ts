@@ -331,13 +331,17 @@ class Body {
   json() { return this.text().then(function (text) { return parseJson(text); }); }
 }
 var METHODS = ["DELETE", "GET", "HEAD", "OPTIONS", "POST", "PUT", "PATCH"];
+/* The URL of the request the host hands in: valid by construction, so its Request parses it only
+   when .url is first read (most functions never read it; parsing is a tenth of a hello call). */
+var hostUrl = null;
 class Request extends Body {
-  #method; #url; #signal = null;
+  #method; #url; #input; #signal = null;
   constructor(input, init) {
     super();
     init = init || {};
     var source = input instanceof Request ? input : null;
-    this.#url = source ? source.url : new URL(String(input)).href;
+    this.#input = input;
+    this.#url = source ? source.url : input === hostUrl ? null : new URL(String(input)).href;
     var method = init.method !== undefined ? String(init.method) : source ? source.method : "GET";
     var upper = method.toUpperCase();
     this.#method = METHODS.indexOf(upper) >= 0 ? upper : method;
@@ -347,7 +351,7 @@ class Request extends Body {
     this._init(body, headers);
   }
   get method() { return this.#method; }
-  get url() { return this.#url; }
+  get url() { return this.#url === null ? (this.#url = new URL(this.#input).href) : this.#url; }
   get signal() { return this.#signal; }
   clone() { return new Request(this); }
 }
@@ -450,6 +454,7 @@ return function dispatch(namespace, meta, body) {
     throw new TypeError("The module's default export has no fetch(request, env) method");
   }
   var hasBody = m.method !== "GET" && m.method !== "HEAD";
+  hostUrl = m.url;
   var request = new Request(m.url, { method: m.method, headers: m.headers, body: hasBody ? body : null });
   return then(new PromiseCtor(function (resolve) { resolve(exported.fetch(request, m.env)); }), function (response) {
     if (!(response instanceof Response)) throw new TypeError("fetch must return a Response, got " + show(response));
