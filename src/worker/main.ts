@@ -15,7 +15,8 @@ function send(message: FromWorker): void {
 }
 
 // Keys, TEE backend and measurement, once per process (docs/attestation.md).
-const identity = await createWorkerIdentity(workerSettingsFromEnv(process.env)).catch((error: unknown) => {
+const settings = workerSettingsFromEnv(process.env);
+const identity = await createWorkerIdentity(settings).catch((error: unknown) => {
   log.error("cannot create the worker's attested identity", { error: asTfaasError(error).message });
   process.exit(1);
 });
@@ -68,5 +69,4 @@ process.on("disconnect", () => process.exit(0));
 send({ type: "ready", identity: identity.info });
 
 // JavaScript engines start after `ready`, so wasm functions never wait for them (docs/javascript.md).
-const settings = workerSettingsFromEnv(process.env);
 startWarmUp(process.env, settings.dataDir, settings.receipts);

@@ -21,7 +21,7 @@ import { log } from "../shared/log.js";
 import { prepareSpec } from "./core.js";
 import type { FunctionSpec } from "./protocol.js";
 
-/** Calls per runtime: enough for V8 to compile and optimise the hot paths. */
+/** Calls per runtime: V8 compiles the code they run, and 40 measured no better than 12 (docs/javascript.md). */
 export const WARM_UP_CALLS = 12;
 
 /**
