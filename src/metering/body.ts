@@ -24,9 +24,9 @@ export interface BodyFlags {
   /** Keep the running fuel in a local (else every region updates the global). */
   localCounter: boolean;
   /**
-   * With localCounter: also keep the limit in a local (loaded at entry and after calls) in
-   * functions whose loops read it at least as often, statically, as calls would reload it;
-   * the others read the global at each check.
+   * With localCounter: also keep the limit in a local (loaded at entry and after calls that may
+   * run host code) in functions whose loops read it at least as often, statically, as calls would
+   * reload it; the others read the global at each check.
    */
   localLimit: boolean;
   /** Let a region run on across `block` and across the `end` of blocks nobody branches to. */
@@ -129,6 +129,12 @@ export class BodyRewriter {
   private regionCost: number[] = [];
   /** Regions whose charge also flushes the new total (at loop headers and after internal calls). */
   private regionFlush: boolean[] = [];
+  /**
+   * By function index, set once its body is rewritten: true when no call it makes can run host
+   * code (it calls only itself and functions already known to be so, and nothing indirectly).
+   * After a call to such a function the limit cannot have changed, so it is not reloaded.
+   */
+  private readonly hostFree: boolean[] = [];
   private kinds: number[] = [];
   private targeted: boolean[] = [];
   /** Per open frame: every branch to its end so far came from code with a flush on every path before it. */
@@ -153,7 +159,8 @@ export class BodyRewriter {
   }
 
   /** Rewrites the body in bytes[start, end) and appends it, size-prefixed, to `out`; `internal` for the internal form. */
-  rewrite(bytes: Uint8Array, start: number, end: number, paramCount: number, out: ByteWriter, internal?: InternalForm): void {
+  /** `functionIndex`: the function's index in the module's function index space (imports first). */
+  rewrite(bytes: Uint8Array, start: number, end: number, functionIndex: number, paramCount: number, out: ByteWriter, internal?: InternalForm): void {
     const { flags, globals, costs, internalFunctions } = this.context;
     const reader = new ByteReader(bytes, start, end);
     const w = this.code;
@@ -200,6 +207,8 @@ export class BodyRewriter {
     /** Static counts of limit reads in loops and of reloads after calls: they decide where the limit lives. */
     let loopLimitReads = 0;
     let limitReloads = 0;
+    /** Whether some call here may run host code, which may change the limit (so calls reload it). */
+    let reachesHost = false;
     const limitPatch = (kind: number) => {
       this.limitPatchAt.push(w.length);
       this.limitPatchKind.push(kind);
@@ -646,7 +655,9 @@ export class BodyRewriter {
             }
             sync(reader.pos);
             if (reader.pos !== end) throw malformed(reader.pos, `function body has ${end - reader.pos} bytes after its final end`);
-            this.compose(bytes, groups, groupsStart, groupsEnd, i64Locals, fuelLocal, limitLocal, loopLimitReads > 0 && limitReloads <= loopLimitReads, usesLength, out);
+            const reloads = reachesHost ? limitReloads : 0;
+            this.compose(bytes, groups, groupsStart, groupsEnd, i64Locals, fuelLocal, limitLocal, loopLimitReads > 0 && reloads <= loopLimitReads, reachesHost, usesLength, out);
+            this.hostFree[functionIndex] = !reachesHost;
             return;
           }
           if (kind === FRAME_IF || wasTargeted === true || !flags.mergeBlocks) {
@@ -706,6 +717,7 @@ export class BodyRewriter {
         case Op.callIndirect: {
           if (op === Op.call) {
             const callee = reader.u32();
+            if (callee !== functionIndex && this.hostFree[callee] !== true) reachesHost = true;
             charge(costs.call);
             if (internalFunctions[callee] === 1) {
               // The fuel goes in as the last argument and comes back as the last result. It is
@@ -726,6 +738,7 @@ export class BodyRewriter {
             const type = reader.u32();
             if (type >= this.context.typeCount) throw malformed(typeOffset, `call_indirect type index ${type} (only ${this.context.typeCount} types)`);
             reader.u32();
+            reachesHost = true;
             charge(costs.callIndirect);
           }
           sync(offset);
@@ -904,6 +917,7 @@ export class BodyRewriter {
     fuelLocal: number,
     limitLocal: number,
     usesLimitLocal: boolean,
+    reloadsLimit: boolean,
     usesLength: boolean,
     out: ByteWriter,
   ): void {
@@ -931,6 +945,7 @@ export class BodyRewriter {
         body.copy(code, copied, at);
         copied = at;
         const kind = this.limitPatchKind[patch];
+        if (kind === LimitPatch.reload && !reloadsLimit) continue;
         if (kind === LimitPatch.read && !usesLimitLocal) {
           body.byte(Op.globalGet);
           body.u32(globals.limit);

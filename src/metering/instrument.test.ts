@@ -163,7 +163,15 @@ describe("fuel", () => {
 });
 
 describe("the limit local", () => {
-  it("is kept where loop checks read it at least as often as calls would reload it", () => {
+  const limit = `global.get 1`; // the modules have no globals: fuel is 0, the limit 1
+  const functionsOf = (bytes: Uint8Array) => {
+    const parsed = wabt.readWasm(bytes, {});
+    const text = parsed.toText({});
+    parsed.destroy();
+    return text.split("\n  (func ");
+  };
+
+  it("is kept where loop checks read it at least as often as calls would reload it, and calls that cannot reach the host need no reload", () => {
     const module = wat(`(module
       (func $leaf (param i32) (result i32) (i32.add (local.get 0) (i32.const 1)))
       (func (export "quiet") (param $n i32) (result i32)
@@ -172,16 +180,35 @@ describe("the limit local", () => {
       (func (export "busy") (param $n i32) (result i32)
         (loop $l (br_if $l (i32.and (call $leaf (local.get $n)) (call $leaf (local.tee $n (i32.shr_u (local.get $n) (i32.const 1)))))))
         (local.get $n)))`);
-    const parsed = wabt.readWasm(instrument(module).bytes, {});
-    const text = parsed.toText({});
-    parsed.destroy();
-    const limit = `global.get 1`; // the module has no globals: fuel is 0, the limit 1
-    const [, , quiet, busy] = text.split("\n  (func ");
+    const [, , quiet, busy] = functionsOf(instrument(module).bytes);
     // quiet: read once at the entry into the local, which its loop header compares with.
     expect(quiet?.split(limit).length).toBe(2);
-    // busy: two calls per loop iteration, so the entry and the loop header read the global; no reloads.
-    expect(busy?.split(limit).length).toBe(3);
+    // busy: two calls per iteration, but $leaf runs no host code, so nothing can change the limit: read once too.
+    expect(busy?.split(limit).length).toBe(2);
     for (const name of ["quiet", "busy"]) expect(agree(module, name, [1000])).toBeGreaterThan(0n);
+  });
+
+  it("is reloaded after a call that may run host code, which may have lowered it", () => {
+    const module = wat(`(module
+      (import "env" "tick" (func $tick (param i32) (result i32)))
+      (func $viaHost (param i32) (result i32) (call $tick (local.get 0)))
+      (func (export "hosted") (param $n i32) (result i32)
+        (loop $l (br_if $l (local.tee $n (i32.sub (call $viaHost (local.get $n)) (i32.const 1)))))
+        (local.get $n)))`);
+    const { bytes } = instrument(module);
+    // Read at the entry into the local, and again after the call.
+    expect(functionsOf(bytes)[2]?.split(limit).length).toBe(3);
+    let ticks = 0;
+    let exports: WebAssembly.Exports = {};
+    exports = instantiate(bytes, { env: { tick: (n: number) => (++ticks === 3 && setFuelLimit(exports, 0n), n) } });
+    let error: unknown;
+    try {
+      (exports.hosted as Fn)(10);
+    } catch (caught) {
+      error = caught;
+    }
+    expect(ticks).toBe(3);
+    expect(isFuelExhausted(exports, error)).toBe(true);
   });
 });
 
