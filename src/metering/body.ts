@@ -158,8 +158,10 @@ export class BodyRewriter {
     }
   }
 
-  /** Rewrites the body in bytes[start, end) and appends it, size-prefixed, to `out`; `internal` for the internal form. */
-  /** `functionIndex`: the function's index in the module's function index space (imports first). */
+  /**
+   * Rewrites the body in bytes[start, end) and appends it, size-prefixed, to `out`; `internal` for
+   * the internal form. `functionIndex` counts imported functions first, as the module's calls do.
+   */
   rewrite(bytes: Uint8Array, start: number, end: number, functionIndex: number, paramCount: number, out: ByteWriter, internal?: InternalForm): void {
     const { flags, globals, costs, internalFunctions } = this.context;
     const reader = new ByteReader(bytes, start, end);
