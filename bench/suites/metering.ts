@@ -1,101 +1,55 @@
 /**
- * Metering overhead: every compute kernel (bench/kernels) runs as the original module, as
- * instrumented with the optimiser (the default), and as instrumented naively (a global update
- * per block), in one process, in alternating order, one call per sample; medians per variant.
- * A sample is the process's CPU time (user + system) during the call, not wall time: on a shared
- * machine a call that loses its core to another process would otherwise count the wait. Also
- * fuel per kernel call and instrumentation throughput (MB/s).
+ * Metering overhead: every compute kernel (bench/kernels) as the original module, as instrumented
+ * with the optimiser (the default) and as instrumented naively (a global update per block), all
+ * three measured side by side in each of PROCESSES fresh processes (metering-kernel.ts); a
+ * kernel's overhead is the median of its processes' overheads. Also fuel per kernel call (which
+ * every process must agree on) and instrumentation throughput (MB/s).
  */
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
 import { instrument } from "../../src/metering/index.js";
 import { buildKernels, buildLargeModule, type Kernel } from "../kernels/index.js";
 import { median } from "../load.js";
 import type { BenchOptions, Suite, SuiteResult } from "../suite.js";
+import { type KernelResult, type Variant, VARIANTS } from "./metering-kernel.js";
 
-const VARIANTS = ["original", "optimized", "naive"] as const;
-type Variant = (typeof VARIANTS)[number];
-const WARMUP_CALLS = 5;
-const MIN_SAMPLES = 15;
 const LARGE_MODULE_FUNCTIONS = 2000;
 const TARGETS = { geomeanOverheadPct: 5, worstOverheadPct: 10 };
+/** Fresh processes per kernel; a kernel's figures are the median over them (metering-kernel.ts says why). */
+const PROCESSES = 3;
+const CHILD = fileURLToPath(new URL("./metering-kernel.ts", import.meta.url));
 
-interface KernelResult {
-  kernel: string;
-  lang: string;
-  kind: string;
-  n: number;
-  checksum: number;
-  medianMs: Record<Variant, number>;
-  overheadPct: { optimized: number; naive: number };
-  fuel: string;
-  fuelPerMs: number;
-  samples: number;
-  moduleBytes: number;
-  instrumentedBytes: number;
-  blocks: number;
-  checks: number;
+interface KernelSummary extends KernelResult {
+  processes: number;
+  /** Lowest and highest optimised overhead among the processes. */
+  optimizedRangePct: [number, number];
 }
 
-type RunFunction = (n: number) => number;
-
-function instantiate(bytes: Uint8Array<ArrayBuffer>): { run: RunFunction; exports: WebAssembly.Exports } {
-  const { exports } = new WebAssembly.Instance(new WebAssembly.Module(bytes), {});
-  return { run: exports.run as RunFunction, exports };
-}
-
-function fuelOf(exports: WebAssembly.Exports): bigint {
-  return (exports.__tfaas_fuel as WebAssembly.Global).value as bigint;
-}
-
-function measureKernel(kernel: Kernel, budgetMs: number): KernelResult {
-  const optimized = instrument(kernel.bytes);
-  const naive = instrument(kernel.bytes, { optimize: false });
-  const bytes: Record<Variant, Uint8Array<ArrayBuffer>> = { original: kernel.bytes, optimized: optimized.bytes, naive: naive.bytes };
-
-  // Fuel of exactly one call, on fresh instances; both instrumentations must agree on it.
-  const fresh = { optimized: instantiate(optimized.bytes), naive: instantiate(naive.bytes) };
-  fresh.optimized.run(kernel.n);
-  fresh.naive.run(kernel.n);
-  const fuel = fuelOf(fresh.optimized.exports);
-  if (fuel !== fuelOf(fresh.naive.exports)) throw new Error(`${kernel.name}: optimized fuel ${fuel} ≠ naive fuel ${fuelOf(fresh.naive.exports)}`);
-
-  const runs = Object.fromEntries(VARIANTS.map((variant) => [variant, instantiate(bytes[variant]).run])) as Record<Variant, RunFunction>;
-  const checksums = VARIANTS.map((variant) => {
-    let checksum = 0;
-    // Warm-up also lets V8 tier the hot functions up to optimised code (there is no on-stack replacement for wasm).
-    for (let call = 0; call < WARMUP_CALLS; call++) checksum = runs[variant](kernel.n) >>> 0;
-    return checksum;
+/** Measures `kernel` in PROCESSES fresh processes, one after another, each with its share of the budget. */
+function measureInFreshProcesses(kernel: Kernel, budgetMs: number, dir: string): KernelSummary {
+  const file = path.join(dir, `${kernel.lang}-${kernel.name}.json`);
+  writeFileSync(file, JSON.stringify({ ...kernel, bytes: Buffer.from(kernel.bytes).toString("base64") }));
+  const runs = Array.from({ length: PROCESSES }, () => {
+    const output = execFileSync(process.execPath, [...process.execArgv, CHILD, file, String(Math.ceil(budgetMs / PROCESSES))], { encoding: "utf8" });
+    return JSON.parse(output) as KernelResult;
   });
-  if (new Set(checksums).size !== 1) throw new Error(`${kernel.name}: checksums differ between variants: ${checksums.join(", ")}`);
-
-  const samples: Record<Variant, number[]> = { original: [], optimized: [], naive: [] };
-  const started = performance.now();
-  for (let round = 0; round < MIN_SAMPLES || performance.now() - started < budgetMs; round++) {
-    // Rotate the order so no variant always runs right after the same neighbour.
-    for (let offset = 0; offset < VARIANTS.length; offset++) {
-      const variant = VARIANTS[(round + offset) % VARIANTS.length]!;
-      const before = process.cpuUsage();
-      runs[variant](kernel.n);
-      const used = process.cpuUsage(before);
-      samples[variant].push((used.user + used.system) / 1000);
-    }
+  // Results and fuel are deterministic: every process must agree on them.
+  for (const [what, values] of [["checksum", runs.map((r) => String(r.checksum))], ["fuel", runs.map((r) => r.fuel)]] as const) {
+    if (new Set(values).size !== 1) throw new Error(`${kernel.name}: ${what} differs between processes: ${values.join(", ")}`);
   }
-  const medianMs = Object.fromEntries(VARIANTS.map((variant) => [variant, median(samples[variant])])) as Record<Variant, number>;
-  const overhead = (variant: Variant) => (medianMs[variant] / medianMs.original - 1) * 100;
+  const medianMs = Object.fromEntries(VARIANTS.map((variant) => [variant, median(runs.map((r) => r.medianMs[variant]))])) as Record<Variant, number>;
+  const optimized = runs.map((r) => r.overheadPct.optimized);
   return {
-    kernel: kernel.name,
-    lang: kernel.lang,
-    kind: kernel.kind,
-    n: kernel.n,
-    checksum: checksums[0]!,
+    ...runs[0]!,
     medianMs,
-    overheadPct: { optimized: overhead("optimized"), naive: overhead("naive") },
-    fuel: fuel.toString(),
-    fuelPerMs: Number(fuel) / medianMs.original,
-    samples: samples.original.length,
-    moduleBytes: kernel.bytes.length,
-    instrumentedBytes: optimized.report.outputBytes,
-    blocks: optimized.report.blocks,
-    checks: optimized.report.checks,
+    overheadPct: { optimized: median(optimized), naive: median(runs.map((r) => r.overheadPct.naive)) },
+    fuelPerMs: Number(runs[0]!.fuel) / medianMs.original,
+    samples: runs.reduce((sum, r) => sum + r.samples, 0),
+    processes: PROCESSES,
+    optimizedRangePct: [Math.min(...optimized), Math.max(...optimized)],
   };
 }
 
@@ -119,10 +73,15 @@ async function run({ seconds, progress }: BenchOptions): Promise<SuiteResult> {
   progress(`building a large module (${LARGE_MODULE_FUNCTIONS} generated C functions)…`);
   const large = await buildLargeModule(LARGE_MODULE_FUNCTIONS);
 
-  const results: KernelResult[] = [];
-  for (const kernel of kernels) {
-    progress(`${kernel.lang} ${kernel.name}…`);
-    results.push(measureKernel(kernel, seconds * 1000));
+  const results: KernelSummary[] = [];
+  const dir = mkdtempSync(path.join(tmpdir(), "tfaas-metering-"));
+  try {
+    for (const kernel of kernels) {
+      progress(`${kernel.lang} ${kernel.name} (${PROCESSES} processes)…`);
+      results.push(measureInFreshProcesses(kernel, seconds * 1000, dir));
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
   }
   progress("instrumentation throughput…");
   const kernelBytes = kernels.map((kernel) => kernel.bytes);
@@ -133,7 +92,7 @@ async function run({ seconds, progress }: BenchOptions): Promise<SuiteResult> {
   };
 
   const summarize = (variant: "optimized" | "naive") => {
-    const ratios = results.map((r) => r.medianMs[variant] / r.medianMs.original);
+    const ratios = results.map((r) => 1 + r.overheadPct[variant] / 100);
     const worst = results.reduce((a, b) => (b.overheadPct[variant] > a.overheadPct[variant] ? b : a));
     return { geomeanOverheadPct: (geomean(ratios) - 1) * 100, worstOverheadPct: worst.overheadPct[variant], worstKernel: `${worst.lang}/${worst.kernel}` };
   };
@@ -141,6 +100,7 @@ async function run({ seconds, progress }: BenchOptions): Promise<SuiteResult> {
   const report = {
     benchmark: "metering-overhead",
     secondsPerKernel: seconds,
+    processesPerKernel: PROCESSES,
     kernels: results,
     summary,
     targets: TARGETS,
@@ -156,11 +116,12 @@ async function run({ seconds, progress }: BenchOptions): Promise<SuiteResult> {
 
   const pct = (value: number) => `${value >= 0 ? "+" : ""}${value.toFixed(1)}%`;
   const table = [
-    `CPU time per call, medians of ${seconds}s of alternating samples per kernel (original / instrumented optimised / naive)`,
-    `${"kernel".padEnd(20)} ${"n".padStart(7)} ${"orig ms".padStart(8)} ${"opt ms".padStart(8)} ${"opt".padStart(7)} ${"naive ms".padStart(8)} ${"naive".padStart(7)} ${"fuel".padStart(12)} ${"fuel/ms".padStart(9)}`,
+    `CPU time per call; each kernel in ${PROCESSES} fresh processes, each with ${(seconds / PROCESSES).toFixed(2)}s of alternating samples (original / instrumented optimised / naive); ` +
+      "ms are medians over the processes, overheads the median of the processes' overheads, range their lowest–highest",
+    `${"kernel".padEnd(20)} ${"n".padStart(7)} ${"orig ms".padStart(8)} ${"opt ms".padStart(8)} ${"opt".padStart(7)} ${"opt range".padStart(15)} ${"naive ms".padStart(8)} ${"naive".padStart(7)} ${"fuel".padStart(12)} ${"fuel/ms".padStart(9)}`,
     ...results.map(
       (r) =>
-        `${`${r.lang === "c" ? "c" : "as"}/${r.kernel} (${r.kind})`.padEnd(20)} ${String(r.n).padStart(7)} ${r.medianMs.original.toFixed(2).padStart(8)} ${r.medianMs.optimized.toFixed(2).padStart(8)} ${pct(r.overheadPct.optimized).padStart(7)} ${r.medianMs.naive.toFixed(2).padStart(8)} ${pct(r.overheadPct.naive).padStart(7)} ${r.fuel.padStart(12)} ${r.fuelPerMs.toExponential(2).padStart(9)}`,
+        `${`${r.lang === "c" ? "c" : "as"}/${r.kernel} (${r.kind})`.padEnd(20)} ${String(r.n).padStart(7)} ${r.medianMs.original.toFixed(2).padStart(8)} ${r.medianMs.optimized.toFixed(2).padStart(8)} ${pct(r.overheadPct.optimized).padStart(7)} ${`${pct(r.optimizedRangePct[0])}…${pct(r.optimizedRangePct[1])}`.padStart(15)} ${r.medianMs.naive.toFixed(2).padStart(8)} ${pct(r.overheadPct.naive).padStart(7)} ${r.fuel.padStart(12)} ${r.fuelPerMs.toExponential(2).padStart(9)}`,
     ),
     `optimised: geomean ${pct(summary.optimized.geomeanOverheadPct)} (target ≤ ${TARGETS.geomeanOverheadPct}%), worst ${pct(summary.optimized.worstOverheadPct)} ${summary.optimized.worstKernel} (target ≤ ${TARGETS.worstOverheadPct}%)`,
     `naive:     geomean ${pct(summary.naive.geomeanOverheadPct)}, worst ${pct(summary.naive.worstOverheadPct)} ${summary.naive.worstKernel}`,
