@@ -149,6 +149,46 @@ describe("Dispatcher", () => {
     expect((await queue.get("flaky"))?.attempts).toBe(1);
   });
 
+  it("keeps a retry recorded while a claim round still waits for the queue", async () => {
+    // A claim that finds nothing (the call is running) is held until that call's retry is
+    // recorded; the round must not then forget the function, or the retry would never run.
+    let retried!: () => void;
+    const retryRecorded = new Promise<void>((resolve) => (retried = resolve));
+    let holdEmptyClaims = false;
+    const claim: Queue["claim"] = async (...args) => {
+      const result = await queue.claim(...args);
+      if (result.call === undefined && holdEmptyClaims) {
+        await retryRecorded;
+        await new Promise((resolve) => setTimeout(resolve, 5));
+      }
+      return result;
+    };
+    const retry: Queue["retry"] = async (...args) => {
+      await queue.retry(...args);
+      retried();
+    };
+    const slow = new Proxy(queue, {
+      get: (target, property) => {
+        if (property === "claim") return claim;
+        if (property === "retry") return retry;
+        const value: unknown = Reflect.get(target, property, target);
+        return typeof value === "function" ? value.bind(target) : value;
+      },
+    });
+    const runner = new ScriptedRunner((call) => (call.attempts === 1 ? 503 : 200), { fn: { concurrency: 2, maxAttempts: 2 } }, true);
+    dispatcher = new Dispatcher({ queue: slow, runner, callbacks, globalConcurrency: 4, retry: { baseMs: 5, maxMs: 20 }, retentionMs: 60_000, sweepIntervalMs: 20 });
+    await dispatcher.start();
+    await enqueue("r", "fn");
+    await until(() => runner.started.includes("r#1"));
+    holdEmptyClaims = true;
+    dispatcher.notify("fn", "openfaas-fn"); // its round's claim finds r running, and waits
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    runner.releaseAll(); // r answers 503: its retry is recorded while that claim waits
+    await until(() => runner.started.includes("r#2"));
+    runner.releaseAll();
+    await until(async () => (await queue.get("r"))?.state === "succeeded");
+  });
+
   it("shares the global limit fairly between functions", async () => {
     const runner = new ScriptedRunner(() => 200, { busy: { concurrency: 2, maxAttempts: 1 }, quiet: { concurrency: 2, maxAttempts: 1 } });
     await start(runner, 2);

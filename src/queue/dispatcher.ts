@@ -200,9 +200,11 @@ export class Dispatcher {
       const notBefore = now + backoffDelayMs(call.attempts, retry);
       await this.#record(call.callId, () => queue.retry(call.callId, result, notBefore));
       const key = keyOf(call.name, call.namespace);
-      const due = this.#due.get(key);
-      if (due === undefined) this.#due.set(key, { name: call.name, namespace: call.namespace, readyAt: notBefore });
-      else due.readyAt = Math.min(due.readyAt, notBefore);
+      const readyAt = Math.min(this.#due.get(key)?.readyAt ?? Infinity, notBefore);
+      // A new entry, not a change to the old one: a claim round still waiting for the queue
+      // compares entries by identity, and would otherwise drop this one when its claim comes
+      // back empty (taken before this retry was recorded), and the retry would never run.
+      this.#due.set(key, { name: call.name, namespace: call.namespace, readyAt });
       return;
     }
     await this.#record(call.callId, () => queue.finish(call.callId, result.statusCode < 400 ? "succeeded" : "failed", result, now));
