@@ -93,6 +93,17 @@ describe("Dispatcher", () => {
     return dispatcher.start();
   }
 
+  /** The real queue with some of its methods replaced. */
+  function queueWith(replaced: Partial<Queue>): Queue {
+    return new Proxy(queue, {
+      get: (target, property) => {
+        if (property in replaced) return replaced[property as keyof Queue];
+        const value: unknown = Reflect.get(target, property, target);
+        return typeof value === "function" ? value.bind(target) : value;
+      },
+    });
+  }
+
   async function enqueue(callId: string, name: string, callbackUrl?: string): Promise<void> {
     await queue.enqueue(newCall(callId, name, { now: Date.now(), ...(callbackUrl === undefined ? {} : { callbackUrl }) }));
     dispatcher?.notify(name, "openfaas-fn");
@@ -134,14 +145,7 @@ describe("Dispatcher", () => {
     let failures = 2;
     const finish: Queue["finish"] = (...args) =>
       failures-- > 0 ? Promise.reject(new TfaasError("unavailable", "Cannot reach the queue")) : queue.finish(...args);
-    const flaky = new Proxy(queue, {
-      get: (target, property) => {
-        if (property === "finish") return finish;
-        const value: unknown = Reflect.get(target, property, target);
-        return typeof value === "function" ? value.bind(target) : value;
-      },
-    });
-    dispatcher = new Dispatcher({ queue: flaky, runner: new ScriptedRunner(() => 200, {}), callbacks, globalConcurrency: 4, retry: { baseMs: 5, maxMs: 20 }, retentionMs: 60_000, sweepIntervalMs: 20 });
+    dispatcher = new Dispatcher({ queue: queueWith({ finish }), runner: new ScriptedRunner(() => 200, {}), callbacks, globalConcurrency: 4, retry: { baseMs: 5, maxMs: 20 }, retentionMs: 60_000, sweepIntervalMs: 20 });
     await dispatcher.start();
     await enqueue("flaky", "fn");
     await until(async () => (await queue.get("flaky"))?.state === "succeeded");
@@ -167,16 +171,8 @@ describe("Dispatcher", () => {
       await queue.retry(...args);
       retried();
     };
-    const slow = new Proxy(queue, {
-      get: (target, property) => {
-        if (property === "claim") return claim;
-        if (property === "retry") return retry;
-        const value: unknown = Reflect.get(target, property, target);
-        return typeof value === "function" ? value.bind(target) : value;
-      },
-    });
     const runner = new ScriptedRunner((call) => (call.attempts === 1 ? 503 : 200), { fn: { concurrency: 2, maxAttempts: 2 } }, true);
-    dispatcher = new Dispatcher({ queue: slow, runner, callbacks, globalConcurrency: 4, retry: { baseMs: 5, maxMs: 20 }, retentionMs: 60_000, sweepIntervalMs: 20 });
+    dispatcher = new Dispatcher({ queue: queueWith({ claim, retry }), runner, callbacks, globalConcurrency: 4, retry: { baseMs: 5, maxMs: 20 }, retentionMs: 60_000, sweepIntervalMs: 20 });
     await dispatcher.start();
     await enqueue("r", "fn");
     await until(() => runner.started.includes("r#1"));
