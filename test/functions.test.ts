@@ -87,8 +87,12 @@ describe.skipIf(!hasClang)("request metadata, env and secrets (C fixture; needs 
 });
 
 describe("hostile functions are contained", () => {
+  // Fuel would stop the loop first on a fast machine (the default budget is spent in about a
+  // second): these tests are about the wall clock and crashes, so the loop gets fuel for days.
+  const unmetered = { "com.tfaas.limits.fuel": "1000000000000000" };
+
   it("stops an infinite loop at exec_timeout with 504 while others are served", async () => {
-    await deploy(platform, "loop", await watFixture("loop"), { envVars: { exec_timeout: "1s" } });
+    await deploy(platform, "loop", await watFixture("loop"), { envVars: { exec_timeout: "1s" }, annotations: unmetered });
     const started = Date.now();
     const looping = invoke("loop");
     await expectEchoServed();
@@ -118,7 +122,7 @@ describe("hostile functions are contained", () => {
   });
 
   it("answers 429 beyond max_inflight", async () => {
-    await deploy(platform, "narrow", await watFixture("loop"), { envVars: { max_inflight: "1", exec_timeout: "1500ms" } });
+    await deploy(platform, "narrow", await watFixture("loop"), { envVars: { max_inflight: "1", exec_timeout: "1500ms" }, annotations: unmetered });
     const first = invoke("narrow");
     await new Promise((resolve) => setTimeout(resolve, 200));
     const second = await invoke("narrow");
@@ -128,7 +132,7 @@ describe("hostile functions are contained", () => {
   });
 
   it("fails only the in-flight call of a killed worker (502) and replaces the worker", async () => {
-    await deploy(platform, "victim", await watFixture("loop"), { envVars: { exec_timeout: "20s" } });
+    await deploy(platform, "victim", await watFixture("loop"), { envVars: { exec_timeout: "20s" }, annotations: unmetered });
     // The worker an earlier test's timeout replaced may still be starting: wait for both.
     await waitFor(() => platform.workerPids().length === 2);
     const pidsBefore = platform.workerPids();

@@ -185,6 +185,52 @@ describe("Dispatcher", () => {
     await until(async () => (await queue.get("r"))?.state === "succeeded");
   });
 
+  it("gives a global slot that an empty claim took back to the function it crowded out", async () => {
+    // The only global slot goes to a function whose call was cancelled after the dispatcher
+    // learned of it; its claim finds nothing, and the round must then claim for the function
+    // it crowded out, or that function's call would wait for news that never comes.
+    await queue.enqueue(newCall("gone", "first", { now: Date.now() }));
+    await queue.enqueue(newCall("kept", "second", { now: Date.now() }));
+    const waiting: Queue["waiting"] = async () => {
+      const found = await queue.waiting();
+      await queue.cancel("gone", Date.now());
+      return found.sort((a, b) => a.name.localeCompare(b.name));
+    };
+    const runner = new ScriptedRunner(() => 200, {});
+    dispatcher = new Dispatcher({ queue: queueWith({ waiting }), runner, callbacks, globalConcurrency: 1, retry: { baseMs: 5, maxMs: 20 }, retentionMs: 60_000, sweepIntervalMs: 20 });
+    await dispatcher.start();
+    await until(async () => (await queue.get("kept"))?.state === "succeeded");
+    expect(runner.started).toEqual(["kept#1"]);
+  });
+
+  it("finishes every call under random schedules, limits and failures", async () => {
+    // Property: whatever the interleaving of arrivals, attempts, retries and claims, no call is
+    // left queued. Each trial draws limits, timings and outcomes anew.
+    const names = ["a", "b", "c", "d"];
+    const pick = <T>(items: readonly T[]): T => items[Math.floor(Math.random() * items.length)]!;
+    for (let trial = 0; trial < 20; trial++) {
+      const limits = Object.fromEntries(names.map((name) => [name, { concurrency: 1 + Math.floor(Math.random() * 4), maxAttempts: 3 }]));
+      const runner: CallRunner = {
+        limits: (name) => limits[name]!,
+        async run() {
+          await pick([() => Promise.resolve(), () => new Promise((resolve) => setImmediate(resolve)), () => new Promise((resolve) => setTimeout(resolve, Math.random() * 3))])();
+          return { statusCode: Math.random() < 0.6 ? 500 : 200, headers: {}, body: new Uint8Array(0), durationSeconds: 0 };
+        },
+      };
+      dispatcher = new Dispatcher({ queue, runner, callbacks, globalConcurrency: 1 + Math.floor(Math.random() * 6), retry: { baseMs: 1 + Math.random() * 5, maxMs: 20 }, retentionMs: 600_000, sweepIntervalMs: 1000 });
+      await dispatcher.start();
+      const ids: string[] = [];
+      for (let i = 0; i < 40; i++) {
+        ids.push(`t${trial}-${i}`);
+        await enqueue(ids[i]!, pick(names));
+        if (Math.random() < 0.5) await new Promise((resolve) => setTimeout(resolve, Math.random() * 4));
+      }
+      const unfinished = async () => (await Promise.all(ids.map((id) => queue.get(id)))).filter((call) => call?.finishedAt === undefined).map((call) => call?.callId);
+      await until(async () => (await unfinished()).length === 0).catch(async () => expect(await unfinished(), `trial ${trial}: ${JSON.stringify(limits)}`).toEqual([]));
+      await dispatcher.stop(1000);
+    }
+  }, 60_000);
+
   it("shares the global limit fairly between functions", async () => {
     const runner = new ScriptedRunner(() => 200, { busy: { concurrency: 2, maxAttempts: 1 }, quiet: { concurrency: 2, maxAttempts: 1 } });
     await start(runner, 2);

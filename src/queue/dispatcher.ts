@@ -121,8 +121,10 @@ export class Dispatcher {
     try {
       do {
         this.#again = false;
-        while (this.#accepting && (await this.#claimRound()));
-        this.#armWake();
+        let round: { again: boolean; at: number };
+        do round = await this.#claimRound();
+        while (this.#accepting && round.again);
+        this.#armWake(round.at);
       } while (this.#again && this.#accepting);
     } catch (error) {
       if (this.#accepting) log.error("cannot dispatch async calls", { error });
@@ -131,16 +133,22 @@ export class Dispatcher {
     }
   }
 
-  /** Claims, in one batch, a call for every free slot of every ready function; answers whether any call started. */
-  async #claimRound(): Promise<boolean> {
+  /**
+   * Claims, in one batch, a call for every free slot of every function ready `at` the round's
+   * start. Answers `again` when another round may start more: a call started, or a claim came
+   * back empty and gave back a global slot that a function was denied in this round.
+   */
+  async #claimRound(): Promise<{ again: boolean; at: number }> {
     const { queue, runner, globalConcurrency } = this.#options;
     const now = this.#now();
     const claims: Array<Promise<{ key: string; due: Due; limits: FunctionLimits; claim: Claim }>> = [];
+    let denied = false;
     for (const [key, due] of this.#due) {
-      if (this.#total >= globalConcurrency) break;
       if (due.readyAt > now) continue;
       const limits = runner.limits(due.name, due.namespace);
-      const slots = Math.min(limits.concurrency - (this.#running.get(key) ?? 0), globalConcurrency - this.#total);
+      const free = limits.concurrency - (this.#running.get(key) ?? 0);
+      const slots = Math.min(free, globalConcurrency - this.#total);
+      if (slots < free) denied = true;
       for (let i = 0; i < slots; i++) {
         this.#reserve(key);
         claims.push(
@@ -154,8 +162,9 @@ export class Dispatcher {
         );
       }
     }
-    if (claims.length === 0) return false;
+    if (claims.length === 0) return { again: false, at: now };
     let started = false;
+    let gaveBack = false;
     for (const { key, due, limits, claim } of await Promise.all(claims)) {
       if (claim.call !== undefined) {
         started = true;
@@ -170,11 +179,12 @@ export class Dispatcher {
         continue;
       }
       this.#release(key);
+      gaveBack = true;
       if (this.#due.get(key) !== due) continue;
       if (claim.nextReadyAt === undefined) this.#due.delete(key);
       else due.readyAt = claim.nextReadyAt;
     }
-    return started;
+    return { again: started || (gaveBack && denied), at: now };
   }
 
   #launch(key: string, call: ClaimedCall, limits: FunctionLimits): void {
@@ -241,12 +251,16 @@ export class Dispatcher {
     this.#total--;
   }
 
-  /** Wakes the pump when the earliest waiting retry becomes ready. */
-  #armWake(): void {
+  /**
+   * Wakes the pump when the earliest function not ready at `since` (the last round's start)
+   * becomes ready. Counted from the round's start, not from now: a claim answers with the next
+   * ready time after the round's start, which may have passed by the time the round ends.
+   * Functions ready at `since` and not claimed are waiting for a slot: a finishing call pumps.
+   */
+  #armWake(since: number): void {
     if (!this.#accepting) return;
-    const now = this.#now();
     let earliest = Infinity;
-    for (const due of this.#due.values()) if (due.readyAt > now && due.readyAt < earliest) earliest = due.readyAt;
+    for (const due of this.#due.values()) if (due.readyAt > since && due.readyAt < earliest) earliest = due.readyAt;
     if (earliest === this.#wakeAt) return;
     clearTimeout(this.#wake);
     this.#wakeAt = earliest;
@@ -254,7 +268,7 @@ export class Dispatcher {
     this.#wake = setTimeout(() => {
       this.#wakeAt = Infinity;
       void this.#pump();
-    }, earliest - now);
+    }, Math.max(0, earliest - this.#now()));
     this.#wake.unref();
   }
 }
