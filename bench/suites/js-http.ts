@@ -10,7 +10,7 @@
  */
 import { readFileSync, rmSync } from "node:fs";
 import { deploy, startPlatform, watFixture, type Platform } from "../../test/harness.js";
-import { median, percentile } from "../load.js";
+import { median, runLoad } from "../load.js";
 
 const HELLO = `export default { async fetch(request) { return new Response("hello " + (await request.text())); } };`;
 /** New functions deployed per engine for the first-call median (single samples are noisy on a shared machine). */
@@ -57,6 +57,7 @@ export interface HttpEngineRow {
   firstFunctionMs: number;
   /** Deploy answered → first response; median over FURTHER_FUNCTIONS more new functions. */
   furtherFunctionMs: number;
+  /** One client on a keep-alive connection (the load generator every suite uses), calls back to back. */
   warmP50Ms: number;
 }
 
@@ -100,11 +101,9 @@ async function measureAfterIdle(platform: Platform, warmSeconds: number, echo: U
       const service = `idle-${engine}-${i}`;
       firstCalls.push(await timedCall(platform, service, () => (engine === "wasm" ? deploy(platform, service, echo).then(() => undefined) : deployJs(platform, service, engine, i))));
     }
-    const samples: number[] = [];
-    const until = performance.now() + warmSeconds * 1000;
-    while (performance.now() < until) samples.push(await call(platform, `idle-${engine}-0`));
-    samples.sort((a, b) => a - b);
-    engines.push({ engine, firstFunctionMs: firstCalls[0]!, furtherFunctionMs: median(firstCalls.slice(1)), warmP50Ms: percentile(samples, 50) });
+    const warm = await runLoad(`${platform.url}/function/idle-${engine}-0`, Buffer.from("bench"), 1, warmSeconds * 1000);
+    if (warm.errors > 0) throw new Error(`idle-${engine}-0 failed ${warm.errors} warm calls`);
+    engines.push({ engine, firstFunctionMs: firstCalls[0]!, furtherFunctionMs: median(firstCalls.slice(1)), warmP50Ms: warm.p50Ms });
   }
   return { engines, idleWorkersRssMb };
 }
