@@ -85,100 +85,111 @@ function scan(
   let cost = 0;
   for (;;) {
     const op = reader.byte();
-    let immediate = 0;
-    let name: OpClass | undefined;
-    switch (op) {
-      case Op.brIf: {
-        if (reader.u32() !== 0 || reader.byte() !== Op.end) return undefined;
-        cost += costs.control;
-        const loop = matchTail(recent, writes, bodyStart, reader.pos, cost);
-        return loop === undefined ? undefined : { ...loop, localImmediates };
-      }
-      case Op.localGet:
-      case Op.localSet:
-      case Op.localTee:
-        localImmediates.push(reader.pos);
-        immediate = reader.u32();
-        // Out of range: invalid (the main rewrite rejects it), and it must never reach our locals.
-        if (immediate >= localCount) return undefined;
-        if (op !== Op.localGet) writes.set(immediate, (writes.get(immediate) ?? 0) + 1);
-        name = "local";
-        break;
-      case Op.globalGet:
-      case Op.globalSet:
-        if (reader.u32() >= globalCount) return undefined;
-        name = "global";
-        break;
-      case Op.tableGet:
-      case Op.tableSet:
-      case Op.refFunc:
-        reader.u32();
-        name = "table";
-        break;
-      case Op.refNull:
-        reader.byte();
-        name = "table";
-        break;
-      case Op.i32Const:
-        immediate = reader.s32();
-        name = "constant";
-        break;
-      case Op.i64Const:
-        reader.skipSigned(64);
-        name = "constant";
-        break;
-      case Op.f32Const:
-        reader.skip(4);
-        name = "constant";
-        break;
-      case Op.f64Const:
-        reader.skip(8);
-        name = "constant";
-        break;
-      case Op.memorySize:
-        reader.byte();
-        name = "memorySize";
-        break;
-      case Op.selectTyped: {
-        const count = reader.count("select type");
-        reader.skip(count);
-        name = "control";
-        break;
-      }
-      case Op.prefixMisc: {
-        const sub = reader.u32();
-        // Saturating truncations only: bulk operations carry dynamic costs and table/data indices.
-        if (sub > 7) return undefined;
-        name = miscClass(sub);
-        break;
-      }
-      case Op.prefixSimd: {
-        const shape = simdShape(reader.u32());
-        if (shape === undefined) return undefined;
-        if ((shape.immediate === "memarg" || shape.immediate === "memargLane") && !skipMemarg(reader)) return undefined;
-        if (shape.immediate === "memargLane" || shape.immediate === "lane") reader.byte();
-        if (shape.immediate === "bytes16") reader.skip(16);
-        name = shape.class;
-        break;
-      }
-      default: {
-        const single = singleByteClass[op];
-        // Anything with control flow, calls or memory.grow ends the match.
-        if (single === undefined || single === "delimiter" || single === "control" || single === "call" || single === "callIndirect" || single === "memoryGrow") {
-          if (op !== Op.nop && op !== Op.drop && op !== Op.select) return undefined;
-          name = "control";
-          break;
-        }
-        // A memory index in the alignment (multi-memory) is left to the main rewrite to reject.
-        if (op >= 0x28 && op <= 0x3e && !skipMemarg(reader)) return undefined;
-        name = single;
-      }
+    if (op === Op.brIf) {
+      if (reader.u32() !== 0 || reader.byte() !== Op.end) return undefined;
+      cost += costs.control;
+      const loop = matchTail(recent, writes, bodyStart, reader.pos, cost);
+      return loop === undefined ? undefined : { ...loop, localImmediates };
     }
-    if (name === undefined) return undefined;
-    cost += costs[name];
+    const decoded = straightLine(op, reader, localCount, globalCount);
+    if (decoded === undefined) return undefined;
+    if (op === Op.localGet || op === Op.localSet || op === Op.localTee) {
+      localImmediates.push(decoded.at);
+      if (op !== Op.localGet) writes.set(decoded.immediate, (writes.get(decoded.immediate) ?? 0) + 1);
+    }
+    cost += costs[decoded.name];
     if (cost > MAX_HOISTED_COST) return undefined;
-    recent.push({ op, immediate });
+    recent.push({ op, immediate: decoded.immediate });
     if (recent.length > TAIL_WINDOW) recent.shift();
+  }
+}
+
+/**
+ * The function a loop's body calls first, when everything before that `call` is straight-line
+ * code (no branch, block, memory.grow or bulk operation); else undefined. Every iteration then
+ * makes that call, reached from the loop header without a branch.
+ */
+export function firstCallOfLoop(bytes: Uint8Array, bodyStart: number, end: number, localCount: number, globalCount: number): number | undefined {
+  try {
+    const reader = new ByteReader(bytes, bodyStart, end);
+    for (;;) {
+      const op = reader.byte();
+      if (op === Op.call) return reader.u32();
+      if (straightLine(op, reader, localCount, globalCount) === undefined) return undefined;
+    }
+  } catch {
+    // Malformed input: the main rewrite reports it with its offset.
+    return undefined;
+  }
+}
+
+/**
+ * Reads the immediates of one straight-line instruction whose opcode `op` was just read: its
+ * weight class, its local index or i32 constant (else 0), and where that immediate starts.
+ * Undefined for control flow, calls, memory.grow, bulk operations and out-of-range indices.
+ */
+function straightLine(op: number, reader: ByteReader, localCount: number, globalCount: number): { name: OpClass; immediate: number; at: number } | undefined {
+  const at = reader.pos;
+  switch (op) {
+    case Op.localGet:
+    case Op.localSet:
+    case Op.localTee: {
+      const immediate = reader.u32();
+      // Out of range: invalid (the main rewrite rejects it), and it must never reach our locals.
+      return immediate < localCount ? { name: "local", immediate, at } : undefined;
+    }
+    case Op.globalGet:
+    case Op.globalSet:
+      return reader.u32() < globalCount ? { name: "global", immediate: 0, at } : undefined;
+    case Op.tableGet:
+    case Op.tableSet:
+    case Op.refFunc:
+      reader.u32();
+      return { name: "table", immediate: 0, at };
+    case Op.refNull:
+      reader.byte();
+      return { name: "table", immediate: 0, at };
+    case Op.i32Const:
+      return { name: "constant", immediate: reader.s32(), at };
+    case Op.i64Const:
+      reader.skipSigned(64);
+      return { name: "constant", immediate: 0, at };
+    case Op.f32Const:
+      reader.skip(4);
+      return { name: "constant", immediate: 0, at };
+    case Op.f64Const:
+      reader.skip(8);
+      return { name: "constant", immediate: 0, at };
+    case Op.memorySize:
+      reader.byte();
+      return { name: "memorySize", immediate: 0, at };
+    case Op.selectTyped:
+      reader.skip(reader.count("select type"));
+      return { name: "control", immediate: 0, at };
+    case Op.prefixMisc: {
+      const sub = reader.u32();
+      // Saturating truncations only: bulk operations carry dynamic costs and table/data indices.
+      const name = sub > 7 ? undefined : miscClass(sub);
+      return name === undefined ? undefined : { name, immediate: 0, at };
+    }
+    case Op.prefixSimd: {
+      const shape = simdShape(reader.u32());
+      if (shape === undefined) return undefined;
+      if ((shape.immediate === "memarg" || shape.immediate === "memargLane") && !skipMemarg(reader)) return undefined;
+      if (shape.immediate === "memargLane" || shape.immediate === "lane") reader.byte();
+      if (shape.immediate === "bytes16") reader.skip(16);
+      return { name: shape.class, immediate: 0, at };
+    }
+    default: {
+      const single = singleByteClass[op];
+      // Anything with control flow, calls or memory.grow ends straight-line code.
+      if (single === undefined || single === "delimiter" || single === "control" || single === "call" || single === "callIndirect" || single === "memoryGrow") {
+        return op === Op.nop || op === Op.drop || op === Op.select ? { name: "control", immediate: 0, at } : undefined;
+      }
+      // A memory index in the alignment (multi-memory) is left to the main rewrite to reject.
+      if (op >= 0x28 && op <= 0x3e && !skipMemarg(reader)) return undefined;
+      return { name: single, immediate: 0, at };
+    }
   }
 }
 

@@ -26,8 +26,8 @@ function instantiate(bytes: Uint8Array, imports: WebAssembly.Imports = {}): WebA
 type Fn = (...args: unknown[]) => unknown;
 
 /** Runs `name(args)` on a fresh instance of `bytes`; answers the result (or trap) and the usage. */
-function run(bytes: Uint8Array, name: string, args: unknown[], limit?: bigint) {
-  const exports = instantiate(bytes);
+function run(bytes: Uint8Array, name: string, args: unknown[], limit?: bigint, imports: WebAssembly.Imports = {}) {
+  const exports = instantiate(bytes, imports);
   if (limit !== undefined) setFuelLimit(exports, limit);
   try {
     const result = (exports[name] as Fn)(...args);
@@ -117,6 +117,33 @@ describe("fuel", () => {
     expect(deep.fuel).toBe(1_005n); // each call costs 5; the entry check after 201 calls sees 1005
   });
 
+  it("leaves the check of a loop that starts by calling a function of the module to that function's entry", () => {
+    const module = wat(`(module
+      (import "env" "tick" (func $tick (param i32) (result i32)))
+      (func $step (param i32) (result i32) (i32.sub (local.get 0) (i32.const 1)))
+      (func (export "viaStep") (param $n i32) (result i32)
+        (loop $l (br_if $l (local.tee $n (call $step (local.get $n)))))
+        (local.get $n))
+      (func (export "viaImport") (param $n i32) (result i32)
+        (loop $l (br_if $l (local.tee $n (call $tick (local.get $n)))))
+        (local.get $n)))`);
+    const imports = { env: { tick: (n: number) => n - 1 } };
+    for (const [, flags] of modes) {
+      const { bytes, report } = instrumentWithFlags(module, weightsV1, flags);
+      // Entries of $step, viaStep and viaImport, and viaImport's loop header: an import checks nothing.
+      expect(report.checks).toBe(4);
+      // viaStep: entry 0, then each iteration: local.get, call, local.tee, br_if (5 with the call's 2);
+      // $step's entry sees the fuel before its own body, so it stops there, at the same point in every mode.
+      const outcome = run(bytes, "viaStep", [1_000_000], 100n, imports);
+      expect(outcome).toMatchObject({ trap: "unreachable", exhausted: true });
+      expect(outcome.fuel > 100n && outcome.fuel <= 110n).toBe(true);
+      expect(run(bytes, "viaImport", [1_000_000], 100n, imports)).toMatchObject({ trap: "unreachable", exhausted: true });
+    }
+    // The same stopping point in every mode.
+    const stops = modes.map(([, flags]) => run(instrumentWithFlags(module, weightsV1, flags).bytes, "viaStep", [1_000_000], 100n, imports).fuel);
+    expect(new Set(stops).size).toBe(1);
+  });
+
   it("treats an ordinary trap as such, with deterministic fuel no less than at the last check", () => {
     const trapping = wat(`(module
       (func (export "f") (param $n i32) (result i32) (local $i i32)
@@ -193,7 +220,10 @@ describe("the limit local", () => {
       (import "env" "tick" (func $tick (param i32) (result i32)))
       (func $viaHost (param i32) (result i32) (call $tick (local.get 0)))
       (func (export "hosted") (param $n i32) (result i32)
-        (loop $l (br_if $l (local.tee $n (i32.sub (call $viaHost (local.get $n)) (i32.const 1)))))
+        (loop $l
+          ;; A block first: a loop that begins with the call would leave its check to $viaHost.
+          (local.set $n (block (result i32) (local.get $n)))
+          (br_if $l (local.tee $n (i32.sub (call $viaHost (local.get $n)) (i32.const 1)))))
         (local.get $n)))`);
     const { bytes } = instrument(module);
     // Read at the entry into the local, and again after the call.

@@ -141,6 +141,7 @@ export function instrumentWithFlags(
               typeCount: info.typeParams.length,
               globalCount: firstNew,
               internalFunctions: forms.internal,
+              importedFunctions: info.importedFunctions,
             },
             () => new ByteWriter(4096),
             stats,
