@@ -144,6 +144,11 @@ export class Dispatcher {
     const claims: Array<Promise<{ key: string; due: Due; limits: FunctionLimits; claim: Claim }>> = [];
     let denied = false;
     for (const [key, due] of this.#due) {
+      // No slot left: every function from here on is denied (no need to look up its limits).
+      if (this.#total >= globalConcurrency) {
+        denied = true;
+        break;
+      }
       if (due.readyAt > now) continue;
       const limits = runner.limits(due.name, due.namespace);
       const free = limits.concurrency - (this.#running.get(key) ?? 0);

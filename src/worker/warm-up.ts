@@ -80,9 +80,12 @@ export async function warmUpCallPath(engines: Promise<readonly JsEngine[]>, rece
       await ticket.issue({ callId: `warm-up-${call}`, function: spec.name, artifactDigest: spec.digest, request: WARM_UP_REQUEST.body, response: result.body, status: result.status, usage: result.usage, wallNanos: 0 });
     }
   };
-  await warm("wasm");
-  for (const engine of await engines) await warm(engine);
-  receipts.close();
+  try {
+    await warm("wasm");
+    for (const engine of await engines) await warm(engine);
+  } finally {
+    receipts.close();
+  }
 }
 
 /**
