@@ -9,8 +9,8 @@
  * at checks, calls, returns and memory.grow, and reloaded after calls (the callee advanced it).
  *
  * With `internalCalls`, functions that only direct calls reach take the running fuel as an
- * extra last parameter, so it enters them in a register instead of through the global; it comes
- * back through the global, which the callee writes at every exit anyway.
+ * extra last parameter and return it as an extra last result, so it crosses those calls in
+ * registers; the callee also writes it to the global at its exits, for a trap after the call.
  */
 import type { ByteWriter } from "./bytes.js";
 import { ByteReader, malformed } from "./bytes.js";
@@ -33,8 +33,14 @@ export interface BodyFlags {
   mergeBlocks: boolean;
   /** With localCounter: charge simple counted loops once, before they run (counted-loop.ts). */
   hoistLoops: boolean;
-  /** With localCounter: pass the fuel into internal functions as a parameter (see `rewrite`). */
+  /** With localCounter: pass the fuel into and out of internal functions (see `rewrite`). */
   internalCalls: boolean;
+}
+
+/** How an internal function is rewritten (see `rewrite`). */
+export interface InternalForm {
+  /** Block type of the function's results: 0x40, one value type, or a type index (LEB128). */
+  resultBlockType: Uint8Array;
 }
 
 /** Indices of the globals the instrumenter adds. */
@@ -152,15 +158,17 @@ export class BodyRewriter {
    * Rewrites the body in bytes[start, end) and appends it, size-prefixed, to `out`.
    * `functionIndex` counts imported functions first, as the module's calls do.
    *
-   * `isInternal` for the internal form: a function the module reaches only by direct `call` (not
+   * `internal` for the internal form: a function the module reaches only by direct `call` (not
    * exported, in no element segment, never `ref.func`'d, not the start function) gets the type
-   * (params..., i64) -> (results...), and its caller's running fuel arrives in the extra i64
-   * instead of being read from the global. It leaves the fuel in the global at every exit, as
-   * other functions do, and its caller reloads it from there. (Returning the fuel as an extra
-   * result instead made `tak` run +31–36% against +17–21% this way on V8, AMD EPYC, with no
-   * charges at all: V8 returns a second value through memory.)
+   * (params..., i64) -> (results..., i64): its caller's running fuel arrives in the extra
+   * parameter and goes back in the extra result, both in registers (V8 returns a second value in
+   * a register on x64). Its body runs inside a block of its results, so branches to the function
+   * need no rewriting, and the fuel is pushed after that block. It does not write the global at
+   * its exits; its caller does, right after the call. See docs/metering.md, *Internal calls*,
+   * for what else was measured.
    */
-  rewrite(bytes: Uint8Array, start: number, end: number, functionIndex: number, paramCount: number, out: ByteWriter, isInternal = false): void {
+  rewrite(bytes: Uint8Array, start: number, end: number, functionIndex: number, paramCount: number, out: ByteWriter, internal?: InternalForm): void {
+    const isInternal = internal !== undefined;
     const { flags, globals, costs, internalFunctions } = this.context;
     const reader = new ByteReader(bytes, start, end);
     const w = this.code;
@@ -575,6 +583,8 @@ export class BodyRewriter {
       // The caller's total, which it may not have flushed; a trap here writes it to the global.
       localGet(fuelLocal);
       trapIfOverLimit(true, true);
+      w.byte(Op.block);
+      w.bytes(internal.resultBlockType);
     } else if (flags.localCounter) {
       globalGet(globals.fuel);
       w.byte(Op.localTee);
@@ -666,8 +676,15 @@ export class BodyRewriter {
           else if (kind === FRAME_IF) flushedOnAllPaths = flushedOnAllPaths && branchedFlushed && (thenEnd ?? ifEntry);
           if (kind === FRAME_FUNCTION) {
             sync(offset);
-            if (!tailCall && !regionFlushed) flush();
-            sync(reader.pos);
+            if (isInternal) {
+              // That end closes the block around the body: the fuel goes after the results.
+              sync(reader.pos);
+              localGet(fuelLocal);
+              w.byte(Op.end);
+            } else {
+              if (!tailCall && !regionFlushed) flush();
+              sync(reader.pos);
+            }
             if (reader.pos !== end) throw malformed(reader.pos, `function body has ${end - reader.pos} bytes after its final end`);
             const reloads = reachesHost ? limitReloads : 0;
             this.compose(bytes, groups, groupsStart, groupsEnd, i64Locals, fuelLocal, limitLocal, loopLimitReads > 0 && reloads <= loopLimitReads, reachesHost, usesLength, out);
@@ -683,7 +700,7 @@ export class BodyRewriter {
         case Op.br:
         case Op.brIf: {
           const depthOffset = reader.pos;
-          const returns = branchTo(reader.u32(), depthOffset);
+          const returns = branchTo(reader.u32(), depthOffset) && !isInternal;
           charge(costs.control);
           if (returns && !regionFlushed) {
             sync(offset);
@@ -700,7 +717,7 @@ export class BodyRewriter {
           let returns = false;
           for (let index = 0; index <= count; index++) {
             const depthOffset = reader.pos;
-            if (branchTo(reader.u32(), depthOffset)) returns = true;
+            if (branchTo(reader.u32(), depthOffset) && !isInternal) returns = true;
           }
           charge(costs.control);
           if (returns && !regionFlushed) {
@@ -715,7 +732,8 @@ export class BodyRewriter {
         case Op.return:
           charge(costs.control);
           sync(offset);
-          if (!regionFlushed) flush();
+          if (isInternal) localGet(fuelLocal);
+          else if (!regionFlushed) flush();
           sync(reader.pos);
           flushedOnAllPaths = true;
           newRegion();
@@ -734,25 +752,24 @@ export class BodyRewriter {
             charge(costs.call);
             if (internalFunctions[callee] === 1) {
               if (region === loopHeader) {
-                // Every iteration reaches this call from its header without a branch, and the
-                // callee flushes at its exits: the header need not flush too. (c/recursion's fib
-                // +51–57% → +42–45%.) A flush before the loop covers the first iteration's way in.
+                // Every iteration reaches this call from its header without a branch, and flushes
+                // right after it: the header need not flush too. (c/recursion's fib +51–57% →
+                // +42–45%.) A flush before the loop covers the first iteration's way in.
                 this.regionFlush[region] = false;
                 regionFlushed = false;
                 if (!loopEntryFlushed) this.regionFlush[preLoopSlot] = true;
               }
-              // The fuel goes in as the last argument and comes back in the global. It is also
-              // flushed before the call unless every path here has flushed, so a trap leaves a
-              // count that lags the work by at most forward code of a function or two, however
-              // deep the recursion (the callee flushes at its loops, calls and exits).
+              // The fuel goes in as the last argument and comes back as the last result, and is
+              // flushed after the call (with the next region's charge) and before it unless every
+              // path here has flushed, so a trap leaves a count that lags the work by at most
+              // forward code of a function or two, however deep the recursion.
               sync(offset);
               if (!flushedOnAllPaths) flush();
               localGet(fuelLocal);
               sync(reader.pos);
-              tailCall = bytes[reader.pos] === Op.end && kinds.length === 1;
-              if (!tailCall) reload();
+              takeFuelBack();
               flushedOnAllPaths = true;
-              newRegion();
+              newRegion(true);
               break;
             }
           } else {
@@ -766,8 +783,9 @@ export class BodyRewriter {
           sync(offset);
           if (!regionFlushed) flush();
           sync(reader.pos);
-          // Followed by the function's end (which costs nothing): the callee left the right total in the global.
-          tailCall = flags.localCounter && bytes[reader.pos] === Op.end && kinds.length === 1;
+          // Followed by the function's end (which costs nothing): the callee left the right total
+          // in the global. An internal function still needs it in the local, to return it.
+          tailCall = flags.localCounter && !isInternal && bytes[reader.pos] === Op.end && kinds.length === 1;
           if (!tailCall) reload();
           // The callee left the total in the global (and the local reloaded it).
           flushedOnAllPaths = true;

@@ -6,7 +6,7 @@
  * when it compiles the module, as it would have for the original.
  */
 import { TfaasError } from "../shared/errors.js";
-import type { BodyFlags, BodyStats, MeteringGlobals } from "./body.js";
+import type { BodyFlags, BodyStats, InternalForm, MeteringGlobals } from "./body.js";
 import { BodyRewriter } from "./body.js";
 import { ByteReader, ByteWriter, malformed } from "./bytes.js";
 import type { FunctionType, ModuleInfo } from "./module.js";
@@ -222,18 +222,20 @@ function writeExports(payload: ByteWriter, existing: number, section: Section | 
 interface InternalForms {
   /** 1 at the function index of every function in the internal form. */
   internal: Uint8Array;
-  /** By original type index: the index of its internal type. */
-  byType: Map<number, number>;
+  /** By original type index: the index of its internal type and the block type of its body (InternalForm). */
+  byType: Map<number, { typeIndex: number; form: InternalForm }>;
   /** Types appended after the module's own, in order. */
   addedTypes: { params: number[]; results: number[] }[];
 }
 
 const I64 = 0x7e;
+const EMPTY_BLOCK = 0x40;
 
 /**
  * With internalCalls, every defined function that only direct calls can reach (ModuleInfo's
- * referencedFunctions) takes the internal form: type (params..., i64) -> (results...), appended
- * to the type section.
+ * referencedFunctions) takes the internal form: type (params..., i64) -> (results..., i64),
+ * appended to the type section, with a [] -> (results...) type for its body's block where the
+ * results are several values.
  */
 function internalForms(info: ModuleInfo, flags: InstrumentFlags): InternalForms {
   const total = info.importedFunctions + info.functionTypes.length;
@@ -247,8 +249,18 @@ function internalForms(info: ModuleInfo, flags: InstrumentFlags): InternalForms 
     const type = info.functionTypes[defined] as number;
     if (forms.byType.has(type)) continue;
     const { params, results } = info.types[type] as FunctionType;
-    forms.byType.set(type, typeCount + forms.addedTypes.length);
-    forms.addedTypes.push({ params: [...params, I64], results: [...results] });
+    const typeIndex = typeCount + forms.addedTypes.length;
+    forms.addedTypes.push({ params: [...params, I64], results: [...results, I64] });
+    let resultBlockType: Uint8Array;
+    if (results.length === 0) resultBlockType = Uint8Array.of(EMPTY_BLOCK);
+    else if (results.length === 1) resultBlockType = Uint8Array.of(results[0] as number);
+    else {
+      const blockType = new ByteWriter(8);
+      blockType.sInt(typeCount + forms.addedTypes.length);
+      forms.addedTypes.push({ params: [], results: [...results] });
+      resultBlockType = blockType.toBytes();
+    }
+    forms.byType.set(type, { typeIndex, form: { resultBlockType } });
   }
   return forms;
 }
@@ -269,7 +281,7 @@ function writeFunctionTypes(payload: ByteWriter, info: ModuleInfo, forms: Intern
   payload.u32(info.functionTypes.length);
   info.functionTypes.forEach((type, defined) => {
     const internal = forms.internal[info.importedFunctions + defined] === 1 ? forms.byType.get(type) : undefined;
-    payload.u32(internal ?? type);
+    payload.u32(internal?.typeIndex ?? type);
   });
 }
 
@@ -287,7 +299,8 @@ function writeCode(payload: ByteWriter, bytes: Uint8Array, section: Section, inf
     const start = reader.pos;
     const type = info.functionTypes[index] as number;
     const params = info.typeParams[type] as number;
-    rewriter.rewrite(bytes, start, start + size, info.importedFunctions + index, params, payload, forms.internal[info.importedFunctions + index] === 1);
+    const internal = forms.internal[info.importedFunctions + index] === 1 ? forms.byType.get(type)?.form : undefined;
+    rewriter.rewrite(bytes, start, start + size, info.importedFunctions + index, params, payload, internal);
     reader.pos = start + size;
   }
   if (reader.pos !== reader.end) throw malformed(reader.pos, "code section has bytes after its last body");
