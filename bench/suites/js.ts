@@ -20,7 +20,7 @@ import * as releaseSyncModule from "@jitl/quickjs-wasmfile-release-sync";
 import { newQuickJSWASMModuleFromVariant, type QuickJSSyncVariant } from "quickjs-emscripten-core";
 import { wat } from "../../test/fixtures/wasm/wat.js";
 import { watFixture } from "../../test/harness.js";
-import { instrument } from "../../src/metering/index.js";
+import { instrument, readFuel } from "../../src/metering/index.js";
 import type { InvocationContext, InvocationRequest, PreparedFunction, Runtime } from "../../src/sandbox/index.js";
 import { createJsRuntime } from "../../src/sandbox/js/index.js";
 import { prewarmJsEngines } from "../../src/sandbox/js/prewarm.js";
@@ -169,18 +169,17 @@ async function measureHeavy(): Promise<Array<{ engine: string; medianMs: number;
 async function measureCpu(rounds: number): Promise<{ unmeteredMs: number; meteredMs: number; ratio: number; fuel: string }> {
   const stock = await newQuickJSWASMModuleFromVariant(releaseSync);
   const metered = await newEngineInstance();
-  const fuel = metered.exports["__tfaas_fuel"] as WebAssembly.Global;
   const times = { unmetered: [] as number[], metered: [] as number[] };
   let used = 0n;
   for (let round = 0; round < rounds + 2; round++) {
     for (const [variant, module] of [["unmetered", stock], ["metered", metered.quickjs]] as const) {
-      const before = fuel.value as bigint;
+      const before = readFuel(metered.exports);
       const vm = module.newContext();
       const t = performance.now();
       vm.unwrapResult(vm.evalCode(CPU_SCRIPT)).dispose();
       const dt = performance.now() - t;
       vm.dispose();
-      if (variant === "metered") used = (fuel.value as bigint) - before;
+      if (variant === "metered") used = readFuel(metered.exports) - before;
       if (round >= 2) times[variant].push(dt);
     }
   }

@@ -12,7 +12,7 @@
  */
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import { instrument } from "../../src/metering/index.js";
+import { instrument, readFuel } from "../../src/metering/index.js";
 import type { Kernel } from "../kernels/index.js";
 import { median } from "../load.js";
 
@@ -46,7 +46,7 @@ function instantiate(bytes: Uint8Array<ArrayBuffer>): { run: RunFunction; export
 }
 
 function fuelOf(exports: WebAssembly.Exports): bigint {
-  return (exports.__tfaas_fuel as WebAssembly.Global).value as bigint;
+  return readFuel(exports);
 }
 
 export function measureKernel(kernel: Kernel, budgetMs: number): KernelResult {

@@ -23,12 +23,6 @@ import type { OpClass } from "./weights.js";
 export interface BodyFlags {
   /** Keep the running fuel in a local (else every region updates the global). */
   localCounter: boolean;
-  /**
-   * With localCounter: also keep the limit in a local (loaded at entry and after calls that may
-   * run host code) in functions whose loops read it at least as often, statically, as calls would
-   * reload it; the others read the global at each check.
-   */
-  localLimit: boolean;
   /** Let a region run on across `block` and across the `end` of blocks nobody branches to. */
   mergeBlocks: boolean;
   /** With localCounter: charge simple counted loops once, before they run (counted-loop.ts). */
@@ -87,8 +81,6 @@ export interface BodyStats {
 /** Engine limit (JS API "implementation-defined limits") on parameters plus locals. */
 export const MAX_LOCALS = 50_000;
 
-/** Limit patches: after the entry's `global.get limit`, after a call's reload, where a check reads the limit. */
-const LimitPatch = { entry: 0, reload: 1, read: 2 } as const;
 
 const FRAME_FUNCTION = 0;
 const FRAME_BLOCK = 1;
@@ -119,18 +111,9 @@ export class BodyRewriter {
   private readonly code: ByteWriter;
   private readonly body: ByteWriter;
   private insertAt: number[] = [];
-  /** Where the limit is read or copied into its local (LimitPatch): decided per function in compose. */
-  private limitPatchAt: number[] = [];
-  private limitPatchKind: number[] = [];
   private regionCost: number[] = [];
   /** Regions whose charge also flushes the new total (at loop headers). */
   private regionFlush: boolean[] = [];
-  /**
-   * By function index, set once its body is rewritten: true when no call it makes can run host
-   * code (it calls only itself and functions already known to be so, and nothing indirectly).
-   * After a call to such a function the limit cannot have changed, so it is not reloaded.
-   */
-  private readonly hostFree: boolean[] = [];
   private kinds: number[] = [];
   private targeted: boolean[] = [];
   /** Per open frame: every branch to its end so far came from code with a flush on every path before it. */
@@ -174,8 +157,6 @@ export class BodyRewriter {
     const w = this.code;
     w.reset();
     this.insertAt.length = 0;
-    this.limitPatchAt.length = 0;
-    this.limitPatchKind.length = 0;
     this.regionCost.length = 0;
     this.regionFlush.length = 0;
     const kinds = this.kinds;
@@ -196,30 +177,19 @@ export class BodyRewriter {
       const offset = reader.pos;
       locals += reader.u32();
       readValueType(reader);
-      if (locals + 4 > MAX_LOCALS) throw malformed(offset, `function with more than ${MAX_LOCALS - 4} parameters and locals`);
+      if (locals + 3 > MAX_LOCALS) throw malformed(offset, `function with more than ${MAX_LOCALS - 3} parameters and locals`);
     }
     const groupsEnd = reader.pos;
-    // Our locals after the function's own: i64 fuel, limit and trip count, then i32 length. In
-    // the internal form the fuel is the last parameter, so the function's own locals move up by one.
-    const localLimit = flags.localCounter && flags.localLimit;
+    // Our locals after the function's own: i64 fuel and trip count, then i32 length. In the
+    // internal form the fuel is the last parameter, so the function's own locals move up by one.
     const hoist = flags.localCounter && flags.hoistLoops;
-    const i64Locals = flags.localCounter ? (isInternal ? 0 : 1) + (localLimit ? 1 : 0) + (hoist ? 1 : 0) : 0;
+    const i64Locals = flags.localCounter ? (isInternal ? 0 : 1) + (hoist ? 1 : 0) : 0;
     const fuelLocal = isInternal ? paramCount : locals;
-    const limitLocal = locals + 1;
-    const tripLocal = locals + (localLimit ? 2 : 1);
+    const tripLocal = locals + 1;
     const lengthLocal = locals + (isInternal ? 1 : 0) + i64Locals;
     /** A local index of the original body, as numbered in the rewritten one. */
     const renumber = (index: number) => (isInternal && index >= paramCount ? index + 1 : index);
     let usesLength = false;
-    /** Static counts of limit reads in loops and of reloads after calls: they decide where the limit lives. */
-    let loopLimitReads = 0;
-    let limitReloads = 0;
-    /** Whether some call here may run host code, which may change the limit (so calls reload it). */
-    let reachesHost = false;
-    const limitPatch = (kind: number) => {
-      this.limitPatchAt.push(w.length);
-      this.limitPatchKind.push(kind);
-    };
     /** A call ends the function: the global already holds the fuel, so no reload and no final flush. */
     let tailCall = false;
 
@@ -286,32 +256,22 @@ export class BodyRewriter {
       regionFlushed = true;
       flushedOnAllPaths = true;
     };
-    /** Stores the fuel on the stack into the local, and reloads the limit the host may have changed. */
     const takeFuelBack = () => {
       w.byte(Op.localSet);
       w.u32(fuelLocal);
-      if (localLimit) {
-        limitPatch(LimitPatch.reload);
-        limitReloads++;
-      }
     };
-    /** After a call: the callee advanced the fuel, and the host may have changed the limit. */
+    /** After a call: the callee advanced the fuel (and the host may have moved it with the limit). */
     const reload = () => {
       if (!flags.localCounter) return;
       globalGet(globals.fuel);
       takeFuelBack();
     };
-    /** Traps when the fuel on the stack exceeds the limit, marking the trap as exhaustion (and leaving the fuel in the global). */
-    const trapIfOverLimit = (loadLimit = false, flushOnTrap = false) => {
-      if (localLimit && loadLimit) {
-        globalGet(globals.limit);
-        limitPatch(LimitPatch.entry);
-      } else if (localLimit) {
-        limitPatch(LimitPatch.read);
-        loopLimitReads++;
-      } else {
-        globalGet(globals.limit);
-      }
+    /**
+     * Traps when the fuel on the stack, counted from minus the limit, is above 0 (fuel consumed >
+     * limit), marking the trap as exhaustion (and leaving the fuel in the global).
+     */
+    const trapIfOverLimit = (flushOnTrap = false) => {
+      i64Const(0);
       w.byte(Op.i64GtS);
       w.byte(Op.if);
       w.byte(EMPTY_BLOCK);
@@ -514,20 +474,16 @@ export class BodyRewriter {
     const emitCountedLoop = (loop: CountedLoop) => {
       if (loop.condition === "ne") tripCountUntilEqual(loop);
       else tripCountUntilRange(loop);
-      // (T - 1) * cost <= limit - fuel
+      // fuel + (T - 1) * cost <= 0, the fuel counted from minus the limit (no overflow: T < 2^32,
+      // the cost is bounded by the body's size, and the fuel is at most a stretch's cost above 0)
       localGet(tripLocal);
       i64Const(1);
       w.byte(Op.i64Sub);
       i64Const(loop.costPerIteration);
       w.byte(Op.i64Mul);
-      if (localLimit) {
-        limitPatch(LimitPatch.read);
-        loopLimitReads++;
-      } else {
-        globalGet(globals.limit);
-      }
       localGet(fuelLocal);
-      w.byte(Op.i64Sub);
+      w.byte(Op.i64Add);
+      i64Const(0);
       w.byte(I64_LE_S);
       w.byte(I32_AND);
       w.byte(Op.if);
@@ -582,17 +538,17 @@ export class BodyRewriter {
     if (isInternal) {
       // The caller's total, which it may not have flushed; a trap here writes it to the global.
       localGet(fuelLocal);
-      trapIfOverLimit(true, true);
+      trapIfOverLimit(true);
       w.byte(Op.block);
       w.bytes(internal.resultBlockType);
     } else if (flags.localCounter) {
       globalGet(globals.fuel);
       w.byte(Op.localTee);
       w.u32(fuelLocal);
-      trapIfOverLimit(true);
+      trapIfOverLimit();
     } else {
       globalGet(globals.fuel);
-      trapIfOverLimit(true);
+      trapIfOverLimit();
     }
     pushFrame(FRAME_FUNCTION);
     newRegion();
@@ -642,7 +598,7 @@ export class BodyRewriter {
           if (firstCallee === undefined || firstCallee < this.context.importedFunctions || firstCallee >= internalFunctions.length) {
             if (flags.localCounter) localGet(fuelLocal);
             else globalGet(globals.fuel);
-            trapIfOverLimit(false, flags.localCounter);
+            trapIfOverLimit(flags.localCounter);
           }
           newRegion(flags.localCounter);
           if (flags.localCounter) flushedOnAllPaths = true;
@@ -686,9 +642,7 @@ export class BodyRewriter {
               sync(reader.pos);
             }
             if (reader.pos !== end) throw malformed(reader.pos, `function body has ${end - reader.pos} bytes after its final end`);
-            const reloads = reachesHost ? limitReloads : 0;
-            this.compose(bytes, groups, groupsStart, groupsEnd, i64Locals, fuelLocal, limitLocal, loopLimitReads > 0 && reloads <= loopLimitReads, reachesHost, usesLength, out);
-            this.hostFree[functionIndex] = !reachesHost;
+            this.compose(bytes, groups, groupsStart, groupsEnd, i64Locals, fuelLocal, usesLength, out);
             return;
           }
           if (kind === FRAME_IF || wasTargeted === true || !flags.mergeBlocks) {
@@ -748,7 +702,6 @@ export class BodyRewriter {
         case Op.callIndirect: {
           if (op === Op.call) {
             const callee = reader.u32();
-            if (callee !== functionIndex && this.hostFree[callee] !== true) reachesHost = true;
             charge(costs.call);
             if (internalFunctions[callee] === 1) {
               if (region === loopHeader) {
@@ -777,7 +730,6 @@ export class BodyRewriter {
             const type = reader.u32();
             if (type >= this.context.typeCount) throw malformed(typeOffset, `call_indirect type index ${type} (only ${this.context.typeCount} types)`);
             reader.u32();
-            reachesHost = true;
             charge(costs.callIndirect);
           }
           sync(offset);
@@ -955,9 +907,6 @@ export class BodyRewriter {
     groupsEnd: number,
     i64Locals: number,
     fuelLocal: number,
-    limitLocal: number,
-    usesLimitLocal: boolean,
-    reloadsLimit: boolean,
     usesLength: boolean,
     out: ByteWriter,
   ): void {
@@ -976,36 +925,11 @@ export class BodyRewriter {
     }
     const code = this.code.view();
     let copied = 0;
-    const patches = this.limitPatchAt;
-    let patch = 0;
-    /** Fills in the limit patches before `upTo` (through it with `inclusive`): local copies and reads, or reads of the global. */
-    const patchLimitUpTo = (upTo: number, inclusive = false) => {
-      for (; patch < patches.length && ((patches[patch] as number) < upTo || (inclusive && patches[patch] === upTo)); patch++) {
-        const at = patches[patch] as number;
-        body.copy(code, copied, at);
-        copied = at;
-        const kind = this.limitPatchKind[patch];
-        if (kind === LimitPatch.reload && !reloadsLimit) continue;
-        if (kind === LimitPatch.read && !usesLimitLocal) {
-          body.byte(Op.globalGet);
-          body.u32(globals.limit);
-        } else if (usesLimitLocal) {
-          // At the entry the limit is already on the stack.
-          if (kind === LimitPatch.reload) {
-            body.byte(Op.globalGet);
-            body.u32(globals.limit);
-          }
-          body.byte(kind === LimitPatch.entry ? Op.localTee : kind === LimitPatch.reload ? Op.localSet : Op.localGet);
-          body.u32(limitLocal);
-        }
-      }
-    };
     for (let index = 0; index < this.insertAt.length; index++) {
       const cost = this.regionCost[index] as number;
       const flushes = this.regionFlush[index] === true;
       if (cost === 0 && !flushes) continue;
       const at = this.insertAt[index] as number;
-      patchLimitUpTo(at);
       body.copy(code, copied, at);
       copied = at;
       if (flushes) {
@@ -1044,7 +968,6 @@ export class BodyRewriter {
       }
       this.stats.blocks++;
     }
-    patchLimitUpTo(code.length, true);
     body.copy(code, copied, code.length);
     out.u32(body.length);
     out.bytes(body.view());

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { wat } from "../../test/fixtures/wasm/wat.js";
-import { instrument, isFuelExhausted, MeteringExports, setFuelLimit } from "./index.js";
+import { instrument, isFuelExhausted, MeteringExports, readFuel, setFuelLimit } from "./index.js";
 
 /**
  * Every loop shape the counted-loop matcher accepts, run hoisted and naively metered on inputs
@@ -65,7 +65,8 @@ const edges = [0, 1, 2, 5, 99, 100, 0x7fff_fffe, 0x7fff_ffff, 0x8000_0000, 0x800
 type Fn = (...args: number[]) => number;
 
 function outcome(exports: WebAssembly.Exports, name: string, args: number[], limit: bigint) {
-  (exports[MeteringExports.fuel] as WebAssembly.Global).value = 0n;
+  // Nothing consumed yet: the counter at minus the current limit.
+  (exports[MeteringExports.fuel] as WebAssembly.Global).value = -((exports[MeteringExports.fuelLimit] as WebAssembly.Global).value as bigint);
   setFuelLimit(exports, limit);
   let result: number | string;
   try {
@@ -73,7 +74,7 @@ function outcome(exports: WebAssembly.Exports, name: string, args: number[], lim
   } catch (error) {
     result = isFuelExhausted(exports, error) ? "exhausted" : (error as Error).message;
   }
-  return { result, fuel: (exports[MeteringExports.fuel] as WebAssembly.Global).value as bigint };
+  return { result, fuel: readFuel(exports) };
 }
 
 /** Runs every function on every pair of edge values, hoisted and naive; answers how many completed. */

@@ -90,6 +90,15 @@ describe("malformed and hostile modules", () => {
     expect(rejection(withBody([1, 0xff, 0xff, 0x03, 0x7f, 0x0b])).message).toMatch(/more than \d+ parameters and locals/);
   });
 
+  it("accepts as many locals as the engines do once its own are added, and no more", () => {
+    // The instrumenter adds up to three (fuel, trip count, length); this body, a counted loop, gets two.
+    const loop = [0x03, 0x40, 0x20, 0x00, 0x41, 0x01, 0x6a, 0x22, 0x00, 0x41, 0x0a, 0x49, 0x0d, 0x00, 0x0b];
+    const body = (locals: number) => [1, ...leb(locals), 0x7f, ...loop, 0x0b];
+    const { bytes } = instrument(withBody(body(49_997)));
+    expect(WebAssembly.validate(bytes)).toBe(true);
+    expect(rejection(withBody(body(49_998))).message).toMatch(/more than 49997 parameters and locals/);
+  });
+
   it("rejects structural nonsense in bodies", () => {
     expect(rejection(withBody([0, 0x02, 0x40, 0x0b])).message).toMatch(/ends before its final end/);
     expect(rejection(withBody([0, 0x0b, 0x01])).message).toMatch(/1 bytes after its final end/);

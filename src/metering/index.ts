@@ -3,7 +3,7 @@ export { instrument, MeteringExports } from "./instrument.js";
 export type { InstrumentOptions, InstrumentReport } from "./instrument.js";
 export { exportedFunctionSignatures } from "./module.js";
 export type { FunctionSignature } from "./module.js";
-export { isFuelExhausted, readMeteringUsage, setFuelLimit } from "./usage.js";
+export { isFuelExhausted, readFuel, readMeteringUsage, setFuelLimit } from "./usage.js";
 export type { MeteringUsage } from "./usage.js";
 export { WEIGHTS_VERSION, weightsByVersion, weightsV1 } from "./weights.js";
 export type { OpClass, WeightTable } from "./weights.js";

@@ -18,9 +18,12 @@ import { checkWeightTable, weightsV1 } from "./weights.js";
 
 /** The globals every instrumented module exports, in the order they are appended. */
 export const MeteringExports = {
-  /** i64, mutable: fuel consumed so far (counts up from 0). */
+  /**
+   * i64, mutable: the fuel counter, fuel consumed minus the limit: it counts up from -limit, and a
+   * check traps when it is above 0. Consumed = this + `__tfaas_fuel_limit` (usage.ts).
+   */
   fuel: "__tfaas_fuel",
-  /** i64, mutable: the budget; a check traps when fuel > limit. Starts at 2^63-1 (unlimited). */
+  /** i64, mutable: the budget, starting at 2^63-1 (unlimited). Only the host reads it: setFuelLimit moves the counter with it. */
   fuelLimit: "__tfaas_fuel_limit",
   /** i32, mutable: 1 once a check has trapped for exhausted fuel. */
   fuelExhausted: "__tfaas_fuel_exhausted",
@@ -28,7 +31,7 @@ export const MeteringExports = {
   memoryPages: "__tfaas_memory_pages",
   /** i64, mutable: Σ pages × fuel up to the last memory.grow. */
   pageFuel: "__tfaas_page_fuel",
-  /** i64, mutable: the fuel at the last memory.grow. */
+  /** i64, mutable: the fuel counter at the last memory.grow. */
   pageFuelMark: "__tfaas_page_fuel_mark",
 } as const;
 
@@ -52,14 +55,8 @@ export interface InstrumentReport extends BodyStats {
 /** Internal switches, one per optimisation, so each can be measured alone. */
 export type InstrumentFlags = BodyFlags;
 
-/**
- * The limit is copied into a local only in functions whose loops read it at least as often
- * (statically) as calls would reload it: a local copy everywhere made QuickJS's interpreter
- * (one huge function full of calls) 1.3-1.5x slower; in call-free loops it saves a few percent.
- * Internal calls (fuel as parameter and result) made call-bound kernels such as `tak` ~1.4x faster.
- */
-export const optimizedFlags: InstrumentFlags = { localCounter: true, localLimit: true, mergeBlocks: true, hoistLoops: true, internalCalls: true };
-export const naiveFlags: InstrumentFlags = { localCounter: false, localLimit: false, mergeBlocks: false, hoistLoops: false, internalCalls: false };
+export const optimizedFlags: InstrumentFlags = { localCounter: true, mergeBlocks: true, hoistLoops: true, internalCalls: true };
+export const naiveFlags: InstrumentFlags = { localCounter: false, mergeBlocks: false, hoistLoops: false, internalCalls: false };
 
 export function instrument(bytes: Uint8Array, options: InstrumentOptions = {}): { bytes: Uint8Array<ArrayBuffer>; report: InstrumentReport } {
   return instrumentWithFlags(bytes, options.weights ?? weightsV1, options.optimize === false ? naiveFlags : optimizedFlags);
@@ -198,12 +195,12 @@ function writeGlobals(payload: ByteWriter, info: ModuleInfo, existing: number, s
     payload.s64(init);
     payload.byte(0x0b);
   };
-  global(0x7e, 0n); // fuel
+  global(0x7e, -I64_MAX); // fuel counter: nothing consumed, unlimited
   global(0x7e, I64_MAX); // limit
   global(0x7f, 0n); // exhausted
   global(0x7f, BigInt(info.memoryInitialPages)); // pages
   global(0x7e, 0n); // page × fuel
-  global(0x7e, 0n); // mark
+  global(0x7e, -I64_MAX); // mark: the counter's initial value
 }
 
 function writeExports(payload: ByteWriter, existing: number, section: Section | undefined, bytes: Uint8Array, globals: MeteringGlobals): void {

@@ -35,7 +35,7 @@ import type {
   PrepareOptions,
   Runtime,
 } from "../../index.js";
-import { MeteringExports, WEIGHTS_VERSION } from "../../../metering/index.js";
+import { MeteringExports, readFuel, setFuelLimit, WEIGHTS_VERSION } from "../../../metering/index.js";
 import { asTfaasError, TfaasError } from "../../../shared/errors.js";
 import {
   decodeSource,
@@ -63,7 +63,6 @@ import { PRELUDE_SOURCE } from "../prelude/source.js";
 import { newEngineInstance, type EngineInstance } from "./engine.js";
 import { findBreakWord, MemoryImage } from "./memory-image.js";
 
-const I64_MAX = (1n << 63n) - 1n;
 /** Fuel the per-call setup (reseeding) may use before the function's own budget starts. */
 const SETUP_FUEL = 10_000_000n;
 /** Interpreter stack for JS frames; well inside the engine's shadow stack and the image's reserve. */
@@ -173,8 +172,9 @@ class QuickJsEngine {
     return engine;
   }
 
+  /** Fuel consumed since the module was instantiated. */
   fuel(): bigint {
-    return this.global(MeteringExports.fuel).value as bigint;
+    return readFuel(this.instance.exports);
   }
 
   global(name: string): WebAssembly.Global {
@@ -260,8 +260,7 @@ class QuickJsFunction implements PreparedFunction {
     const budget = context.fuelLimit;
     const call = new Call(engine, log, budget, deadline);
     // The hard limit: far enough past the soft one that an ordinary call always meets a poll first.
-    engine.global(MeteringExports.fuelLimit).value = budget === undefined ? I64_MAX : call.start + SETUP_FUEL + budget + budget / 4n;
-    engine.global(MeteringExports.fuelExhausted).value = 0;
+    setFuelLimit(engine.instance.exports, budget === undefined ? undefined : call.start + SETUP_FUEL + budget + budget / 4n);
     const usage = (): InvocationUsage => ({
       fuel: call.fuelUsed(),
       weightsVersion: WEIGHTS_VERSION,
