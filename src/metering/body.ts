@@ -18,6 +18,7 @@ import { readValueType } from "./module.js";
 import type { CountedLoop } from "./counted-loop.js";
 import { firstCallOfLoop, matchCountedLoop } from "./counted-loop.js";
 import { miscClass, Op, simdShape, singleByteClass, unsupportedOpcodeFeature } from "./opcodes.js";
+import { FRAME_BLOCK, FRAME_FUNCTION, FRAME_IF, FRAME_LOOP, trapFreeToFlush } from "./trap-free.js";
 import type { OpClass } from "./weights.js";
 
 export interface BodyFlags {
@@ -82,10 +83,6 @@ export interface BodyStats {
 export const MAX_LOCALS = 50_000;
 
 
-const FRAME_FUNCTION = 0;
-const FRAME_BLOCK = 1;
-const FRAME_LOOP = 2;
-const FRAME_IF = 3;
 
 const I64 = 0x7e;
 const I32 = 0x7f;
@@ -222,17 +219,6 @@ export class BodyRewriter {
       region = this.regionCost.length - 1;
       regionFlushed = flushes;
     };
-    /** A region that costs nothing and, unless told later to flush, adds nothing; `region` stays. */
-    const emptySlot = () => {
-      this.insertAt.push(w.length);
-      this.regionCost.push(0);
-      this.regionFlush.push(false);
-      return this.regionCost.length - 1;
-    };
-    /** The innermost loop's header region, the empty slot before that loop, and whether every path into it had flushed. */
-    let loopHeader = -1;
-    let preLoopSlot = -1;
-    let loopEntryFlushed = false;
     const charge = (cost: number) => {
       this.regionCost[region] = (this.regionCost[region] as number) + cost;
     };
@@ -583,10 +569,6 @@ export class BodyRewriter {
             newRegion();
             break;
           }
-          // A place for a flush before the loop, used if its header's flush moves into a callee (below).
-          sync(offset);
-          preLoopSlot = emptySlot();
-          loopEntryFlushed = flushedOnAllPaths;
           pushFrame(FRAME_LOOP);
           sync(reader.pos);
           // The check reads the fuel before the iteration; the iteration's first region flushes
@@ -602,7 +584,6 @@ export class BodyRewriter {
           }
           newRegion(flags.localCounter);
           if (flags.localCounter) flushedOnAllPaths = true;
-          loopHeader = region;
           break;
         }
         case Op.if:
@@ -704,25 +685,20 @@ export class BodyRewriter {
             const callee = reader.u32();
             charge(costs.call);
             if (internalFunctions[callee] === 1) {
-              if (region === loopHeader) {
-                // Every iteration reaches this call from its header without a branch, and flushes
-                // right after it: the header need not flush too. (c/recursion's fib +51–57% →
-                // +42–45%.) A flush before the loop covers the first iteration's way in.
-                this.regionFlush[region] = false;
-                regionFlushed = false;
-                if (!loopEntryFlushed) this.regionFlush[preLoopSlot] = true;
-              }
-              // The fuel goes in as the last argument and comes back as the last result, and is
-              // flushed after the call (with the next region's charge) and before it unless every
-              // path here has flushed, so a trap leaves a count that lags the work by at most
-              // forward code of a function or two, however deep the recursion.
+              // The fuel goes in as the last argument and comes back as the last result. It is
+              // flushed before the call unless every path here has flushed, and after it (with
+              // the next region's charge) unless no trap can come before the next loop header or
+              // the function's exit: a trap leaves a count that lags the work by at most forward
+              // code of a function or two, however deep the recursion. (Left out after fib's
+              // call, in a loop that flushes at its header: c/recursion +30% → +N%.)
               sync(offset);
               if (!flushedOnAllPaths) flush();
               localGet(fuelLocal);
               sync(reader.pos);
               takeFuelBack();
-              flushedOnAllPaths = true;
-              newRegion(true);
+              const flushes = !trapFreeToFlush(bytes, reader.pos, end, locals, this.context.globalCount, kinds);
+              flushedOnAllPaths = flushes;
+              newRegion(flushes);
               break;
             }
           } else {

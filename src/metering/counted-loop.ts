@@ -128,7 +128,7 @@ export function firstCallOfLoop(bytes: Uint8Array, bodyStart: number, end: numbe
  * weight class, its local index or i32 constant (else 0), and where that immediate starts.
  * Undefined for control flow, calls, memory.grow, bulk operations and out-of-range indices.
  */
-function straightLine(op: number, reader: ByteReader, localCount: number, globalCount: number): { name: OpClass; immediate: number; at: number } | undefined {
+export function straightLine(op: number, reader: ByteReader, localCount: number, globalCount: number): { name: OpClass; immediate: number; at: number } | undefined {
   const at = reader.pos;
   switch (op) {
     case Op.localGet:

@@ -176,36 +176,51 @@ describe("internal calls (fuel as a parameter and a result)", () => {
           (local.set $acc (call $leaf (local.get $acc)))
           (br_if $l (local.tee $n (i32.sub (local.get $n) (i32.const 1)))))
         (local.get $acc)))`);
-    // The loop header's flush reaches the call on both arms of the if: only the header, the
-    // region after the call and the function's end flush.
-    expect(instrument(loop).report).toMatchObject({ internalFunctions: 1, flushes: 3 });
+    // The loop header's flush reaches the call on both arms of the if, and nothing after the call
+    // can trap before the header or the exit: only the header and the function's end flush.
+    expect(instrument(loop).report).toMatchObject({ internalFunctions: 1, flushes: 2 });
     const total = fuelOf(loop, "f", [25]);
     expect(expectSameStops(loop, "f", [25], Array.from({ length: 30 }, (_, k) => (total * BigInt(k)) / 29n))).toBeGreaterThan(20);
   });
 
-  it("move a loop header's flush to after the call when every iteration starts with an internal call, and still agree", () => {
-    // The loop's first region ends in the call: the flush right after it serves the iteration,
-    // and one flush before the loop covers the way in (the entry had none).
+  it("flush after a call only where a trap could come before the loop's header or the exit, and still agree", () => {
+    // $step may trap; f's loop makes one call per iteration. In "quiet" nothing after the call
+    // can trap before the header (which flushes) or the exit; in "storing" a store can.
     const loop = wat(`(module
+      (memory 1)
       (func $step (param i32) (result i32)
         (if (i32.eq (local.get 0) (i32.const 100)) (then unreachable))
         (i32.mul (local.get 0) (i32.const 3)))
-      (func (export "f") (param $n i32) (param $bad i32) (result i32) (local $acc i32)
+      (func (export "quiet") (param $n i32) (param $bad i32) (result i32) (local $acc i32)
         (loop $l
           (local.set $acc (i32.add (local.get $acc) (call $step (i32.add (local.get $n) (local.get $bad)))))
           (br_if $l (local.tee $n (i32.sub (local.get $n) (i32.const 1)))))
+        (local.get $acc))
+      (func (export "storing") (param $n i32) (param $bad i32) (result i32) (local $acc i32)
+        (loop $l
+          (local.set $acc (i32.add (local.get $acc) (call $step (i32.add (local.get $n) (local.get $bad)))))
+          (i32.store (local.get $acc) (local.get $n))
+          (br_if $l (local.tee $n (i32.sub (local.get $n) (i32.const 1)))))
         (local.get $acc)))`);
-    // Before the loop, after the call and at f's end: none at the header.
-    expect(instrument(loop).report).toMatchObject({ internalFunctions: 1, flushes: 3 });
-    const total = fuelOf(loop, "f", [40, 0]);
-    expect(expectSameStops(loop, "f", [40, 0], Array.from({ length: 30 }, (_, k) => (total * BigInt(k)) / 29n))).toBeGreaterThan(20);
-    // A trap in the callee on the 34th iteration ($n + $bad = 7 + 93): the fuel of the 33 before it.
-    const trapped = run(instrument(loop).bytes, "f", [40, 93]);
-    const reference = run(variants.naive(loop), "f", [40, 93]);
-    expect(trapped).toMatchObject({ trap: "unreachable", exhausted: false });
-    // The naive count is exact but for the trapping region: within an iteration's cost of it.
-    expect(reference.fuel - trapped.fuel).toBeLessThanOrEqual(30n);
-    expect(trapped.fuel - reference.fuel).toBeLessThanOrEqual(30n);
+    // quiet: its header and its end; storing: its header, after the call, and its end.
+    expect(instrument(loop).report).toMatchObject({ internalFunctions: 1, flushes: 5 });
+    for (const name of ["quiet", "storing"]) {
+      const total = fuelOf(loop, name, [40, 0]);
+      expect(expectSameStops(loop, name, [40, 0], Array.from({ length: 30 }, (_, k) => (total * BigInt(k)) / 29n))).toBeGreaterThan(20);
+      // A trap in the callee on the 34th iteration ($n + $bad = 7 + 93): the fuel of the 33 before it.
+      const trapped = run(instrument(loop).bytes, name, [40, 93]);
+      const reference = run(variants.naive(loop), name, [40, 93]);
+      expect(trapped).toMatchObject({ trap: "unreachable", exhausted: false });
+      // The naive count is exact but for the trapping region: within an iteration's cost of it.
+      expect(reference.fuel - trapped.fuel).toBeLessThanOrEqual(30n);
+      expect(trapped.fuel - reference.fuel).toBeLessThanOrEqual(30n);
+    }
+    // A store out of bounds right after the call: the call's fuel is in the global.
+    const outOfBounds = run(instrument(loop).bytes, "storing", [40, 0x10000]);
+    const naive = run(variants.naive(loop), "storing", [40, 0x10000]);
+    expect(outOfBounds.trap).toMatch(/out of bounds/);
+    expect(naive.fuel - outOfBounds.fuel).toBeLessThanOrEqual(12n);
+    expect(outOfBounds.fuel - naive.fuel).toBeLessThanOrEqual(12n);
   });
 
   it("leave a trap's fuel behind the work by at most a straight-line stretch, going down or up the recursion", () => {
