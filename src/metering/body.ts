@@ -4,13 +4,16 @@
  * and inserts at the start of each region the sum of its instructions' weights. Budget checks
  * sit at the function entry and at every loop header; they compare the fuel consumed *before*
  * that point with the limit, so where a call stops does not depend on how regions are merged.
+ * The fuel is counted from minus the limit, so a check compares it with 0.
  *
  * With `localCounter`, the running fuel lives in a local and is flushed to the exported global
- * at checks, calls, returns and memory.grow, and reloaded after calls (the callee advanced it).
+ * at loop headers, calls, returns and memory.grow, and reloaded after calls (the callee
+ * advanced it).
  *
  * With `internalCalls`, functions that only direct calls reach take the running fuel as an
  * extra last parameter and return it as an extra last result, so it crosses those calls in
- * registers; the callee also writes it to the global at its exits, for a trap after the call.
+ * registers; the caller writes it to the global after the call unless no trap could see it
+ * missing (trap-free.ts).
  */
 import type { ByteWriter } from "./bytes.js";
 import { ByteReader, malformed } from "./bytes.js";
@@ -336,11 +339,6 @@ export class BodyRewriter {
       if (typeof value === "number") w.sInt(value);
       else w.s64(value);
     };
-    /**
-     * A simple counted loop: when its trip count T exists and every header check of the loop
-     * would pass (fuel + (T-1)·cost <= limit), charge T·cost up front and run the loop as it was;
-     * otherwise run it metered per iteration, exactly as without hoisting.
-     */
     /** Pushes the loop's bound b as an i32 (negated for the `b + i'` form). */
     const pushBound = (loop: CountedLoop) => {
       if ("constant" in loop.bound) {
@@ -690,7 +688,7 @@ export class BodyRewriter {
               // the next region's charge) unless no trap can come before the next loop header or
               // the function's exit: a trap leaves a count that lags the work by at most forward
               // code of a function or two, however deep the recursion. (Left out after fib's
-              // call, in a loop that flushes at its header: c/recursion +30% → +N%.)
+              // call, in a loop that flushes at its header: c/recursion +30% → +15.5%.)
               sync(offset);
               if (!flushedOnAllPaths) flush();
               localGet(fuelLocal);
