@@ -85,8 +85,6 @@ export interface BodyStats {
 /** Engine limit (JS API "implementation-defined limits") on parameters plus locals. */
 export const MAX_LOCALS = 50_000;
 
-
-
 const I64 = 0x7e;
 const I32 = 0x7f;
 const EMPTY_BLOCK = 0x40;
@@ -139,7 +137,6 @@ export class BodyRewriter {
 
   /**
    * Rewrites the body in bytes[start, end) and appends it, size-prefixed, to `out`.
-   * `functionIndex` counts imported functions first, as the module's calls do.
    *
    * `internal` for the internal form: a function the module reaches only by direct `call` (not
    * exported, in no element segment, never `ref.func`'d, not the start function) gets the type
@@ -150,7 +147,7 @@ export class BodyRewriter {
    * its exits; its caller does, right after the call. See docs/metering.md, *Internal calls*,
    * for what else was measured.
    */
-  rewrite(bytes: Uint8Array, start: number, end: number, functionIndex: number, paramCount: number, out: ByteWriter, internal?: InternalForm): void {
+  rewrite(bytes: Uint8Array, start: number, end: number, paramCount: number, out: ByteWriter, internal?: InternalForm): void {
     const isInternal = internal !== undefined;
     const { flags, globals, costs, internalFunctions } = this.context;
     const reader = new ByteReader(bytes, start, end);

@@ -46,7 +46,7 @@ export interface InstrumentReport extends BodyStats {
   optimized: boolean;
   /** Defined functions rewritten. */
   functions: number;
-  /** Of those, functions in the internal form (fuel as an extra parameter). */
+  /** Of those, functions in the internal form (fuel as an extra parameter and result). */
   internalFunctions: number;
   inputBytes: number;
   outputBytes: number;
@@ -297,7 +297,7 @@ function writeCode(payload: ByteWriter, bytes: Uint8Array, section: Section, inf
     const type = info.functionTypes[index] as number;
     const params = info.typeParams[type] as number;
     const internal = forms.internal[info.importedFunctions + index] === 1 ? forms.byType.get(type)?.form : undefined;
-    rewriter.rewrite(bytes, start, start + size, info.importedFunctions + index, params, payload, internal);
+    rewriter.rewrite(bytes, start, start + size, params, payload, internal);
     reader.pos = start + size;
   }
   if (reader.pos !== reader.end) throw malformed(reader.pos, "code section has bytes after its last body");
