@@ -1,10 +1,7 @@
-import createWabt from "wabt";
 import { describe, expect, it } from "vitest";
-import { wat } from "../../test/fixtures/wasm/wat.js";
+import { wat, watText } from "../../test/fixtures/wasm/wat.js";
 import { instrument, isFuelExhausted, readMeteringUsage, setFuelLimit, weightsV1 } from "./index.js";
 import { instrumentWithFlags, naiveFlags, optimizedFlags } from "./instrument.js";
-
-const wabt = await createWabt();
 
 /** Naive, optimised, and optimised with every call through the global: they must agree. */
 const variants = {
@@ -59,15 +56,6 @@ function expectSameStops(original: Uint8Array, name: string, args: unknown[], li
   return stopped;
 }
 
-const textOf = (bytes: Uint8Array) => {
-  const parsed = wabt.readWasm(bytes, {});
-  try {
-    return parsed.toText({});
-  } finally {
-    parsed.destroy();
-  }
-};
-
 /**
  * $fib recurses through direct calls only (internal); $double is in a table and called through
  * call_indirect; $square is exported and also called directly; $pair returns two values and
@@ -110,7 +98,7 @@ describe("internal calls (fuel as a parameter and a result)", () => {
     const { bytes, report } = instrument(calls);
     // $fib, $pair and $sum; not $double (table), $square (exported) or the exports.
     expect(report.internalFunctions).toBe(3);
-    const text = textOf(bytes);
+    const text = watText(bytes);
     // Functions 0 to 4: $fib, $double, $square, $pair, $sum.
     expect(text).toMatch(/\(func \(;0;\) \(type \d+\) \(param i32 i64\) \(result i32 i64\)/);
     expect(text).toMatch(/\(func \(;1;\) \(type 0\) \(param i32\) \(result i32\)/);
