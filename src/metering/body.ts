@@ -91,6 +91,8 @@ const EMPTY_BLOCK = 0x40;
 const I32_SUB = 0x6b;
 const I32_AND = 0x71;
 const I64_EQZ = 0x50;
+const I64_LT_S = 0x53;
+const I64_GT_S = 0x55;
 const I64_LE_S = 0x57;
 const I64_GE_S = 0x59;
 const I64_EXTEND_I32_S = 0xac;
@@ -350,11 +352,32 @@ export class BodyRewriter {
       localGet(renumber(loop.bound.local));
       if (loop.negated) w.byte(I32_SUB);
     };
+    /** Takes the i64 on the stack as T - 1, the loop's iterations after the first. */
+    const setLaterIterations = () => {
+      w.byte(Op.localSet);
+      w.u32(tripLocal);
+    };
     /**
-     * `i' != b`: T is the smallest k >= 1 with i0 + k·s = b (mod 2^32). Leaves T in the trip
-     * local and pushes whether it exists.
+     * `i' != b`: T is the smallest k >= 1 with i0 + k·s = b (mod 2^32). Leaves T - 1 in the trip
+     * local and pushes whether T exists.
      */
     const tripCountUntilEqual = (loop: CountedLoop) => {
+      if (loop.step === 1 || loop.step === 0xffff_ffff) {
+        // Counting by one: T - 1 = ±(b - i0) - 1 (mod 2^32), which is 2^32 - 1 where i0 = b. No
+        // solvability test, multiplication or branch: the commonest loops pay least.
+        if (loop.step === 1) pushBound(loop);
+        localGet(renumber(loop.counter));
+        if (loop.step !== 1) pushBound(loop);
+        w.byte(I32_SUB);
+        w.byte(Op.i32Const);
+        w.byte(1);
+        w.byte(I32_SUB);
+        w.byte(Op.i64ExtendI32U);
+        setLaterIterations();
+        w.byte(Op.i32Const);
+        w.byte(1);
+        return;
+      }
       const zeros = 31 - Math.clz32(loop.step & -loop.step);
       const modulusBits = 32 - zeros;
       const inverse = inverseOfOdd(loop.step >>> zeros);
@@ -363,8 +386,7 @@ export class BodyRewriter {
       localGet(renumber(loop.counter));
       w.byte(I32_SUB);
       w.byte(Op.i64ExtendI32U);
-      w.byte(Op.localSet);
-      w.u32(tripLocal);
+      setLaterIterations();
       // Solvable only when d is a multiple of the step's power of two.
       if (zeros > 0) {
         localGet(tripLocal);
@@ -375,6 +397,7 @@ export class BodyRewriter {
         w.byte(Op.i32Const);
         w.byte(1);
       }
+      // (d >> zeros) · inverse mod 2^bits is T, or 0 where T = 2^bits: T - 1 = that - 1 mod 2^bits.
       localGet(tripLocal);
       if (zeros > 0) {
         i64Const(zeros);
@@ -382,22 +405,16 @@ export class BodyRewriter {
       }
       i64Const(inverse);
       w.byte(Op.i64Mul);
+      i64Const(1);
+      w.byte(Op.i64Sub);
       i64Const(2n ** BigInt(modulusBits) - 1n);
       w.byte(I64_AND);
-      w.byte(Op.localTee);
-      w.u32(tripLocal);
-      w.byte(I64_EQZ);
-      w.byte(Op.if);
-      w.byte(EMPTY_BLOCK);
-      i64Const(2n ** BigInt(modulusBits));
-      w.byte(Op.localSet);
-      w.u32(tripLocal);
-      w.byte(Op.end);
+      setLaterIterations();
     };
     /**
      * A range condition counting by one towards the exit (lt/le up, gt/ge down): with i0 and b
      * widened to i64 (signed or unsigned as the comparison), T = max(1, |b - i0| (+1 for le/ge)).
-     * Leaves T in the trip local and pushes whether it is exact: i0 ± T must not leave the
+     * Leaves T - 1 in the trip local and pushes whether T is exact: i0 ± T must not leave the
      * 32-bit range, or the counter would wrap around before the exit.
      */
     const tripCountUntilRange = (loop: CountedLoop) => {
@@ -421,30 +438,30 @@ export class BodyRewriter {
         pushEnd();
       }
       w.byte(Op.i64Sub);
-      if (inclusive) {
+      // T - 1 = max(0, |b - i0| - 1), or max(0, |b - i0|) for le/ge
+      if (!inclusive) {
         i64Const(1);
-        w.byte(Op.i64Add);
+        w.byte(Op.i64Sub);
       }
       w.byte(Op.localTee);
       w.u32(tripLocal);
-      // T = d > 0 ? d : 1
-      i64Const(1);
+      i64Const(0);
       localGet(tripLocal);
       i64Const(0);
-      w.byte(Op.i64GtS);
+      w.byte(I64_GE_S);
       w.byte(Op.select);
-      w.byte(Op.localSet);
-      w.u32(tripLocal);
+      setLaterIterations();
+      // Exact when i0 ± T stays in range, that is i0 ± (T - 1) strictly inside it.
       pushStart();
       localGet(tripLocal);
       if (up) {
         w.byte(Op.i64Add);
         i64Const(signed ? 2 ** 31 - 1 : 2 ** 32 - 1);
-        w.byte(I64_LE_S);
+        w.byte(I64_LT_S);
       } else {
         w.byte(Op.i64Sub);
         i64Const(signed ? -(2 ** 31) : 0);
-        w.byte(I64_GE_S);
+        w.byte(I64_GT_S);
       }
     };
     /**
@@ -455,11 +472,9 @@ export class BodyRewriter {
     const emitCountedLoop = (loop: CountedLoop) => {
       if (loop.condition === "ne") tripCountUntilEqual(loop);
       else tripCountUntilRange(loop);
-      // fuel + (T - 1) * cost <= 0, the fuel counted from minus the limit (no overflow: T < 2^32,
+      // fuel + (T - 1) * cost <= 0, the fuel counted from minus the limit (no overflow: T <= 2^32,
       // the cost is bounded by the body's size, and the fuel is at most a stretch's cost above 0)
       localGet(tripLocal);
-      i64Const(1);
-      w.byte(Op.i64Sub);
       i64Const(loop.costPerIteration);
       w.byte(Op.i64Mul);
       localGet(fuelLocal);
@@ -473,6 +488,8 @@ export class BodyRewriter {
       localGet(tripLocal);
       i64Const(loop.costPerIteration);
       w.byte(Op.i64Mul);
+      w.byte(Op.i64Add);
+      i64Const(loop.costPerIteration);
       w.byte(Op.i64Add);
       w.byte(Op.localTee);
       w.u32(fuelLocal);
