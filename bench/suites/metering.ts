@@ -19,7 +19,7 @@ import { type KernelResult, type Variant, VARIANTS } from "./metering-kernel.js"
 const LARGE_MODULE_FUNCTIONS = 2000;
 const TARGETS = { geomeanOverheadPct: 5, worstOverheadPct: 10 };
 /** Fresh processes per kernel; a kernel's figures are the median over them (metering-kernel.ts says why). */
-const PROCESSES = 3;
+const PROCESSES = 5;
 const CHILD = fileURLToPath(new URL("./metering-kernel.ts", import.meta.url));
 
 interface KernelSummary extends KernelResult {
