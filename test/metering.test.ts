@@ -1,5 +1,9 @@
 /** Trusted resource accounting in the platform: usage headers, the ledger, fuel limits and instrumentable code only. */
+import { readdirSync, readFileSync, statSync, utimesSync } from "node:fs";
+import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { instrument } from "../src/metering/index.js";
+import { wat } from "./fixtures/wasm/wat.js";
 import { deploy, startPlatform, watFixture, type Platform } from "./harness.js";
 
 let platform: Platform;
@@ -44,6 +48,39 @@ describe("usage of every call", () => {
     const metrics = await (await fetch(`${platform.url}/metrics`)).text();
     expect(metrics).toMatch(/tfaas_function_fuel_total\{function_name="ledger\.openfaas-fn"\} [1-9]/);
     expect(metrics).toMatch(/tfaas_function_io_bytes_total\{function_name="ledger\.openfaas-fn",direction="in"\} 6/);
+  });
+});
+
+describe("instrumentation", () => {
+  it("runs once per code and machine: workers keep instrumented modules in the data directory's cache", async () => {
+    const dir = path.join(platform.dataDir, "cache");
+    /** The cache files holding `code` as this instrumenter instruments it. */
+    const filesOf = (code: Uint8Array) => {
+      const expected = Buffer.from(instrument(code).bytes);
+      return readdirSync(dir).filter((name) => name.startsWith("wasm-metered-") && readFileSync(path.join(dir, name)).subarray(32).equals(expected));
+    };
+    const echo = await watFixture("echo");
+    expect((await invoke("echo")).status).toBe(200); // loaded by a worker for its first call
+    const [file] = filesOf(echo);
+    expect(filesOf(echo)).toHaveLength(1);
+    // The same code under another name is read from that file (a hit refreshes its time)...
+    const old = new Date(Date.now() - 3_600_000);
+    utimesSync(path.join(dir, file!), old, old);
+    await deploy(platform, "echo-again", echo);
+    expect(filesOf(echo)).toEqual([file]);
+    expect((await invoke("echo-again", "twelve bytes")).headers.get("x-tfaas-fuel")).toBe((await invoke("echo", "twelve bytes")).headers.get("x-tfaas-fuel"));
+    expect(statSync(path.join(dir, file!)).mtimeMs).toBeGreaterThan(old.getTime() + 60_000);
+    // ...and other code gets its own file when a worker first loads it (for its first call).
+    const hello = wat(`(module
+      (import "wasi_snapshot_preview1" "fd_write" (func $fd_write (param i32 i32 i32 i32) (result i32)))
+      (memory (export "memory") 1) (data (i32.const 16) "hello")
+      (func (export "_start")
+        (i32.store (i32.const 0) (i32.const 16)) (i32.store (i32.const 4) (i32.const 5))
+        (drop (call $fd_write (i32.const 1) (i32.const 0) (i32.const 1) (i32.const 8)))))`);
+    expect(filesOf(hello)).toHaveLength(0);
+    await deploy(platform, "hello-cached", hello);
+    expect(await (await invoke("hello-cached")).text()).toBe("hello");
+    expect(filesOf(hello)).toHaveLength(1);
   });
 });
 

@@ -23,9 +23,9 @@ import { watFixture } from "../../test/harness.js";
 import { instrument, readFuel } from "../../src/metering/index.js";
 import type { InvocationContext, InvocationRequest, PreparedFunction, Runtime } from "../../src/sandbox/index.js";
 import { createJsRuntime } from "../../src/sandbox/js/index.js";
+import { instrumentedModule } from "../../src/sandbox/instrumented-cache.js";
 import { prewarmJsEngines } from "../../src/sandbox/js/prewarm.js";
-import { meteredEngineBytes } from "../../src/sandbox/js/quickjs/engine-cache.js";
-import { newEngineInstance } from "../../src/sandbox/js/quickjs/engine.js";
+import { engineCacheIn, newEngineInstance } from "../../src/sandbox/js/quickjs/engine.js";
 import { createWasmRuntime } from "../../src/sandbox/wasm/index.js";
 import { median, percentile } from "../load.js";
 import type { BenchOptions, Suite, SuiteResult } from "../suite.js";
@@ -131,9 +131,9 @@ async function measureStartup(cacheDir: string): Promise<{ meteringPassMs: numbe
   let t = performance.now();
   instrument(engine);
   const meteringPassMs = performance.now() - t;
-  await meteredEngineBytes(engine, cacheDir); // writes the cache file
+  await instrumentedModule(engine, engineCacheIn(cacheDir)); // writes the cache file
   t = performance.now();
-  const cached = await meteredEngineBytes(engine, cacheDir);
+  const cached = await instrumentedModule(engine, engineCacheIn(cacheDir));
   const cacheReadMs = performance.now() - t;
   if (cached.from !== "cache") throw new Error("the engine cache was not used");
   const timings = await prewarmJsEngines(["quickjs", "v8"], cacheDir);

@@ -10,7 +10,9 @@ import { Defaults } from "../shared/constants.js";
 import { TfaasError } from "../shared/errors.js";
 import { log } from "../shared/log.js";
 import { stopOnSignals } from "../shared/stop-on-signals.js";
+import { cacheDirOf } from "../sandbox/instrumented-cache.js";
 import { JS_PREWARM_ENV, parseJsPrewarm } from "../sandbox/js/prewarm.js";
+import { useModuleCache } from "../sandbox/wasm/index.js";
 import { redactNatsUrl } from "../store/nats/index.js";
 import { startWarmUp } from "../worker/warm-up.js";
 import { defaultInstanceName, startNatsWorker } from "./worker.js";
@@ -41,6 +43,7 @@ export async function runWorker(flags: WorkerFlags, env: NodeJS.ProcessEnv = pro
   parseJsPrewarm(env[JS_PREWARM_ENV]); // refused before anything starts, as `tfaas up` does
   const dataDir = path.resolve(flags.dataDir ?? env.TFAAS_DATA_DIR ?? Defaults.dataDir);
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  useModuleCache(cacheDirOf(dataDir));
   const worker = await startNatsWorker({
     url,
     replicas,

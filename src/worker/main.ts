@@ -3,6 +3,8 @@
  * WorkerPool. It never sees the store.
  */
 import { createWorkerIdentity, workerSettingsFromEnv } from "../attestation/index.js";
+import { cacheDirOf } from "../sandbox/instrumented-cache.js";
+import { useModuleCache } from "../sandbox/wasm/index.js";
 import { asTfaasError } from "../shared/errors.js";
 import { log } from "../shared/log.js";
 import { ohttpKeyIdFromEnv } from "./confidential-call.js";
@@ -21,6 +23,8 @@ const identity = await createWorkerIdentity(settings).catch((error: unknown) => 
   process.exit(1);
 });
 const ohttpKeyId = ohttpKeyIdFromEnv(process.env);
+// Before the first load: functions' instrumented code is shared with the machine's other workers.
+useModuleCache(cacheDirOf(settings.dataDir));
 const core = createWorkerCore({ identity, ...(ohttpKeyId !== undefined ? { ohttpKeyId } : {}) });
 
 async function attest(message: Extract<ToWorker, { type: "attest" }>): Promise<void> {

@@ -7,9 +7,9 @@
  * engine started costs the worker memory whether or not it ever runs JavaScript (measured in
  * docs/javascript.md); `none` restores starting an engine at its first deploy.
  */
-import { join } from "node:path";
 import { asTfaasError, TfaasError } from "../../shared/errors.js";
 import { log } from "../../shared/log.js";
+import { cacheDirOf } from "../instrumented-cache.js";
 import { isJsEngine, JS_ENGINES, type JsEngine } from "./index.js";
 
 export const JS_PREWARM_ENV = "TFAAS_JS_PREWARM";
@@ -26,9 +26,6 @@ export function parseJsPrewarm(raw: string | undefined): JsEngine[] {
   }
   return [...new Set(names as JsEngine[])];
 }
-
-/** The directory (under the data directory) where the instrumented QuickJS engine is kept. */
-export const jsCacheDir = (dataDir: string) => join(dataDir, "cache");
 
 const START_ORDER: readonly JsEngine[] = ["v8", "quickjs"];
 
@@ -78,7 +75,7 @@ export function startJsEngines(env: NodeJS.ProcessEnv, dataDir: string): Promise
     log.warn("not starting the v8 engine early: this process was started without --no-node-snapshot");
     engines = engines.filter((engine) => engine !== "v8");
   }
-  return prewarmJsEngines(engines, jsCacheDir(dataDir)).then(
+  return prewarmJsEngines(engines, cacheDirOf(dataDir)).then(
     (timings) => {
       if (timings.length > 0) log.debug("JavaScript engines started", Object.fromEntries(timings.map(({ engine, ms }) => [`${engine}Ms`, ms])));
       return timings.map(({ engine }) => engine);

@@ -15,9 +15,10 @@ import type {
   ResponseAbi,
   Runtime,
 } from "../index.js";
-import { instrument, isFuelExhausted, readMeteringUsage, setFuelLimit, WEIGHTS_VERSION } from "../../metering/index.js";
+import { isFuelExhausted, readMeteringUsage, setFuelLimit, WEIGHTS_VERSION } from "../../metering/index.js";
 import { WASM_PAGE_BYTES } from "../../shared/constants.js";
 import { asTfaasError, TfaasError } from "../../shared/errors.js";
+import { instrumentedModule, type ModuleCache } from "../instrumented-cache.js";
 import { buildEnvironment } from "./cgi.js";
 import { checkCommandModule } from "./command-module.js";
 import { limitMemory } from "./memory-limit.js";
@@ -30,6 +31,19 @@ import { Preview1, ProcExit, WASI_MODULE } from "./wasi/index.js";
 export const STDERR_LIMIT_BYTES = 64 * 1024;
 /** argv of every function; the runtime does not know the function's name. */
 const ARGS = ["function"] as const;
+
+/** Instrumented function code kept on disk: the most recently used, up to this many bytes. */
+const MODULE_CACHE_BYTES = 256 * 1024 * 1024;
+let moduleCache: ModuleCache | undefined;
+
+/**
+ * Keeps functions' instrumented code in `directory` (instrumented-cache.ts), so a function is
+ * instrumented once per machine, not once per worker process; without it, every process
+ * instruments what it loads. Set at process start, before the first load.
+ */
+export function useModuleCache(directory: string | undefined): void {
+  moduleCache = directory === undefined ? undefined : { dir: directory, name: "wasm-metered", maxBytes: MODULE_CACHE_BYTES };
+}
 
 /** Thrown by the stdout sink to stop the instance once the output cap is passed. */
 class OutputLimitExceeded {}
@@ -170,8 +184,9 @@ class WasmRuntime implements Runtime {
     // The original must be valid on its own: an out-of-range global or local index would
     // otherwise name the counters instrumentation appends, letting the guest reset its own fuel.
     if (!WebAssembly.validate(capped as Uint8Array<ArrayBuffer>)) await compileOrExplain(capped); // throws, saying why
-    // Instrumented here, on the trusted side: the worker never runs metering code it did not make.
-    const code = instrument(capped).bytes;
+    // Instrumented here, on the trusted side: the worker never runs metering code it did not make
+    // (or that another worker process of this machine did not make and leave in its cache).
+    const code = (await instrumentedModule(capped, moduleCache)).bytes;
     const pooled = importMemory(code);
     const module = await compileOrExplain(pooled?.bytes ?? code);
     checkCommandModule(module, capped, pooled !== undefined);

@@ -1,6 +1,6 @@
 /**
  * The QuickJS engine as a metered WebAssembly module. The release-sync build's .wasm is
- * instrumented by the metering pass once per machine (engine-cache.ts; once per process without
+ * instrumented by the metering pass once per machine (instrumented-cache.ts; once per process without
  * a cache directory) and compiled once per process; each engine instance is
  * that compiled module instantiated through the emscripten loader (we instantiate it ourselves,
  * so we hold the instance and can read and set its metering globals).
@@ -15,7 +15,7 @@ import * as releaseSyncModule from "@jitl/quickjs-wasmfile-release-sync";
 import { newQuickJSWASMModuleFromVariant, newVariant, type QuickJSSyncVariant, type QuickJSWASMModule } from "quickjs-emscripten-core";
 import { TfaasError } from "../../../shared/errors.js";
 import { log } from "../../../shared/log.js";
-import { meteredEngineBytes } from "./engine-cache.js";
+import { instrumentedModule, type ModuleCache } from "../../instrumented-cache.js";
 
 // The package is CommonJS with a `default` export: under NodeNext its default import is the module object.
 const releaseSync = (releaseSyncModule as unknown as { default: QuickJSSyncVariant }).default;
@@ -35,19 +35,22 @@ let compiled: Promise<WebAssembly.Module> | undefined;
 let cacheDir: string | undefined;
 
 /**
- * Keeps the instrumented engine in `directory` (engine-cache.ts), so the metering pass runs once
+ * Keeps the instrumented engine in `directory` (instrumented-cache.ts), so the metering pass runs once
  * per machine; without it every process instruments the engine itself. Set before the first use.
  */
 export function useEngineCache(directory: string | undefined): void {
   cacheDir = directory;
 }
 
+/** The engine's files in a cache directory. */
+export const engineCacheIn = (dir: string): ModuleCache => ({ dir, name: "quickjs-metered" });
+
 /** The instrumented QuickJS module, compiled once per process. */
 export function meteredQuickJsModule(): Promise<WebAssembly.Module> {
   compiled ??= (async () => {
     const started = performance.now();
     const path = createRequire(import.meta.url).resolve("@jitl/quickjs-wasmfile-release-sync/wasm");
-    const metered = await meteredEngineBytes(await readFile(path), cacheDir);
+    const metered = await instrumentedModule(await readFile(path), cacheDir === undefined ? undefined : engineCacheIn(cacheDir));
     const loaded = performance.now();
     const module = await WebAssembly.compile(metered.bytes);
     log.debug("QuickJS engine compiled", { from: metered.from, loadMs: Math.round(loaded - started), compileMs: Math.round(performance.now() - loaded) });
