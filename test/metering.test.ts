@@ -78,7 +78,7 @@ describe("instrumentation", () => {
         (i32.store (i32.const 0) (i32.const 16)) (i32.store (i32.const 4) (i32.const 5))
         (drop (call $fd_write (i32.const 1) (i32.const 0) (i32.const 1) (i32.const 8)))))`);
     expect(filesOf(hello)).toHaveLength(0);
-    await deploy(platform, "hello-cached", hello);
+    await deploy(platform, "hello-cached", Uint8Array.from(hello));
     expect(await (await invoke("hello-cached")).text()).toBe("hello");
     expect(filesOf(hello)).toHaveLength(1);
   });

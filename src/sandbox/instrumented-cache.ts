@@ -44,12 +44,18 @@ const sha256 = (...parts: Array<Uint8Array | string>) => {
   return hash.digest();
 };
 
-/** The instrumenter's code: its source (or built) files, test files excluded, by name and content. */
-async function meteringCodeDigest(): Promise<Buffer> {
-  const names = (await fs.readdir(METERING_DIR)).filter((name) => /\.(ts|js|mjs)$/.test(name) && !/\.test\./.test(name)).sort();
-  const hash = createHash("sha256");
-  for (const name of names) hash.update(`${name}\0`).update(sha256(await fs.readFile(join(METERING_DIR, name))));
-  return hash.digest();
+let codeDigest: Promise<Buffer> | undefined;
+
+/** The instrumenter's code: its source (or built) files, test files excluded, by name and content; read once per process. */
+function meteringCodeDigest(): Promise<Buffer> {
+  codeDigest ??= (async () => {
+    const names = (await fs.readdir(METERING_DIR)).filter((name) => /\.(ts|js|mjs)$/.test(name) && !/\.test\./.test(name)).sort();
+    const hash = createHash("sha256");
+    for (const name of names) hash.update(`${name}\0`).update(sha256(await fs.readFile(join(METERING_DIR, name))));
+    return hash.digest();
+  })();
+  codeDigest.catch(() => (codeDigest = undefined));
+  return codeDigest;
 }
 
 /** The cache file for these module bytes and this instrumenter. */
