@@ -11,6 +11,8 @@ export interface PrepareOptions {
   /** Caps linear memory; undefined means the module's own maximum (or the 4 GiB wasm32 limit). */
   memoryLimitBytes?: number;
   abi: ResponseAbi;
+  /** The code was sealed to this worker and opened inside it: nothing made from it goes to disk. */
+  sealed?: boolean;
 }
 
 export interface InvocationRequest {

@@ -74,7 +74,7 @@ export async function prepareSpec(spec: FunctionSpec): Promise<PreparedFunction>
 async function unsealed(spec: FunctionSpec, identity: WorkerIdentity): Promise<FunctionSpec> {
   if (digestOf(spec.bytes) !== spec.digest) throw new TfaasError("invalid-artifact", `Cannot load ${spec.name}: code does not match digest ${spec.digest}`);
   const opened = await openSealedCode(spec.bytes, spec.keyBroker, spec.name, identity);
-  return { ...spec, digest: opened.digest, bytes: opened.plaintext, kind: opened.kind };
+  return { ...spec, digest: opened.digest, bytes: opened.plaintext, kind: opened.kind, options: { ...spec.options, sealed: true } };
 }
 
 export function createWorkerCore({ identity, prepare = prepareSpec, ohttpKeyId }: WorkerCoreOptions): WorkerCore {

@@ -186,7 +186,8 @@ class WasmRuntime implements Runtime {
     if (!WebAssembly.validate(capped as Uint8Array<ArrayBuffer>)) await compileOrExplain(capped); // throws, saying why
     // Instrumented here, on the trusted side: the worker never runs metering code it did not make
     // (or that another worker process of this machine did not make and leave in its cache).
-    const code = (await instrumentedModule(capped, moduleCache)).bytes;
+    // Sealed code stays in memory: its plaintext must never reach the disk.
+    const code = (await instrumentedModule(capped, options.sealed === true ? undefined : moduleCache)).bytes;
     const pooled = importMemory(code);
     const module = await compileOrExplain(pooled?.bytes ?? code);
     checkCommandModule(module, capped, pooled !== undefined);
