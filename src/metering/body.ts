@@ -352,6 +352,18 @@ export class BodyRewriter {
       localGet(renumber(loop.bound.local));
       if (loop.negated) w.byte(I32_SUB);
     };
+    /**
+     * Pushes the counter's value at entry, as the rotated shape sees it: for a loop tested first,
+     * one step back (i0 - s), so that its T - 1 below is the number of times its body runs. Where
+     * that wraps around, the range check below finds T inexact and the loop is metered per iteration.
+     */
+    const pushCounter = (loop: CountedLoop) => {
+      localGet(renumber(loop.counter));
+      if (loop.testedFirst === undefined) return;
+      w.byte(Op.i32Const);
+      w.sInt(loop.step | 0);
+      w.byte(I32_SUB);
+    };
     /** Takes the i64 on the stack as T - 1, the loop's iterations after the first. */
     const setLaterIterations = () => {
       w.byte(Op.localSet);
@@ -366,7 +378,7 @@ export class BodyRewriter {
         // Counting by one: T - 1 = ±(b - i0) - 1 (mod 2^32), which is 2^32 - 1 where i0 = b. No
         // solvability test, multiplication or branch: the commonest loops pay least.
         if (loop.step === 1) pushBound(loop);
-        localGet(renumber(loop.counter));
+        pushCounter(loop);
         if (loop.step !== 1) pushBound(loop);
         w.byte(I32_SUB);
         w.byte(Op.i32Const);
@@ -383,7 +395,7 @@ export class BodyRewriter {
       const inverse = inverseOfOdd(loop.step >>> zeros);
       // d = (b - i0) mod 2^32; T is the smallest k >= 1 with k * step = d (mod 2^32).
       pushBound(loop);
-      localGet(renumber(loop.counter));
+      pushCounter(loop);
       w.byte(I32_SUB);
       w.byte(Op.i64ExtendI32U);
       setLaterIterations();
@@ -423,7 +435,7 @@ export class BodyRewriter {
       const inclusive = loop.condition.startsWith("le") || loop.condition.startsWith("ge");
       const widen = signed ? I64_EXTEND_I32_S : Op.i64ExtendI32U;
       const pushStart = () => {
-        localGet(renumber(loop.counter));
+        pushCounter(loop);
         w.byte(widen);
       };
       const pushEnd = () => {
@@ -484,12 +496,13 @@ export class BodyRewriter {
       w.byte(I32_AND);
       w.byte(Op.if);
       w.byte(EMPTY_BLOCK);
+      // T iterations, and for a loop tested first one more test of the header.
       localGet(fuelLocal);
       localGet(tripLocal);
       i64Const(loop.costPerIteration);
       w.byte(Op.i64Mul);
       w.byte(Op.i64Add);
-      i64Const(loop.costPerIteration);
+      i64Const(loop.testedFirst?.headerCost ?? loop.costPerIteration);
       w.byte(Op.i64Add);
       w.byte(Op.localTee);
       w.u32(fuelLocal);
@@ -497,38 +510,50 @@ export class BodyRewriter {
       this.stats.flushes++;
       w.byte(Op.loop);
       w.byte(EMPTY_BLOCK);
-      copyLoopBody(loop);
+      copyLoopBody(loop, loop.bodyStart, loop.end);
       w.byte(Op.else);
       w.byte(Op.loop);
       w.byte(EMPTY_BLOCK);
       flush();
       localGet(fuelLocal);
       trapIfOverLimit();
-      localGet(fuelLocal);
-      i64Const(loop.costPerIteration);
-      w.byte(Op.i64Add);
-      w.byte(Op.localSet);
-      w.u32(fuelLocal);
-      this.stats.blocks++;
-      copyLoopBody(loop);
+      const addFuel = (cost: number) => {
+        localGet(fuelLocal);
+        i64Const(cost);
+        w.byte(Op.i64Add);
+        w.byte(Op.localSet);
+        w.u32(fuelLocal);
+        this.stats.blocks++;
+      };
+      if (loop.testedFirst === undefined) {
+        addFuel(loop.costPerIteration);
+        copyLoopBody(loop, loop.bodyStart, loop.end);
+      } else {
+        // As metered without hoisting: the header's test at every visit, the body when it runs.
+        const { headerCost, thenStart } = loop.testedFirst;
+        addFuel(headerCost);
+        copyLoopBody(loop, loop.bodyStart, thenStart);
+        addFuel(loop.costPerIteration - headerCost);
+        copyLoopBody(loop, thenStart, loop.end);
+      }
       w.byte(Op.end);
       this.stats.hoistedLoops++;
     };
-    /** The loop's body as it is, but for local indices in the internal form. */
-    const copyLoopBody = (loop: CountedLoop) => {
+    /** Bytes [from, to) of the loop as they are, but for local indices in the internal form. */
+    const copyLoopBody = (loop: CountedLoop, from: number, to: number) => {
       if (!isInternal) {
-        w.copy(bytes, loop.bodyStart, loop.end);
+        w.copy(bytes, from, to);
         return;
       }
-      let from = loop.bodyStart;
-      const immediate = new ByteReader(bytes, loop.bodyStart, loop.end);
+      const immediate = new ByteReader(bytes, from, to);
       for (const at of loop.localImmediates) {
+        if (at < from || at >= to) continue;
         w.copy(bytes, from, at);
         immediate.pos = at;
         w.u32(renumber(immediate.u32()));
         from = immediate.pos;
       }
-      w.copy(bytes, from, loop.end);
+      w.copy(bytes, from, to);
     };
 
 

@@ -47,6 +47,52 @@ const lookalikes: Shape[] = [
   { name: "equality", tail: `${update("1", "add", "tee")} local.get $n i32.eq` },
 ];
 
+/** A tested-first loop (the shape AssemblyScript emits): the header tests, an `if` runs the body. */
+interface TestedFirst {
+  name: string;
+  /** The header's test of $i, leaving an i32. */
+  test: string;
+  /** The body's update of $i (or of anything else, in look-alikes). */
+  update: string;
+}
+
+const testedFirst: TestedFirst[] = [];
+for (const condition of conditions) {
+  const steps: Array<[string, "add" | "sub"]> =
+    condition === "ne" ? [["1", "add"], ["-1", "add"], ["3", "add"], ["4", "sub"]] : condition.startsWith("l") ? [["1", "add"]] : [["-1", "add"], ["1", "sub"]];
+  for (const [step, op] of steps) {
+    const body = `local.get $i i32.const ${step} i32.${op} local.set $i`;
+    testedFirst.push({ name: `tested first: ${condition} ${op} ${step}, counter first`, test: `local.get $i local.get $n i32.${condition}`, update: body });
+    testedFirst.push({ name: `tested first: ${condition} ${op} ${step}, bound first`, test: `local.get $n local.get $i i32.${swap[condition]}`, update: body });
+  }
+}
+testedFirst.push({ name: "tested first: local.get $i alone (i != 0)", test: "local.get $i", update: "local.get $i i32.const -1 i32.add local.set $i" });
+testedFirst.push({ name: "tested first: constant bound", test: "local.get $i i32.const 100 i32.lt_s", update: "local.get $i i32.const 1 i32.add local.set $i" });
+
+const testedFirstLookalikes: TestedFirst[] = [
+  { name: "tested first: counter written twice", test: "local.get $i local.get $n i32.lt_u", update: "local.get $i i32.const 1 i32.add local.set $i local.get $i local.set $i" },
+  { name: "tested first: bound written", test: "local.get $i local.get $n i32.ne", update: "local.get $i i32.const 1 i32.add local.set $i local.get $n i32.const 1 i32.add local.set $n" },
+  { name: "tested first: counting away from the exit", test: "local.get $i local.get $n i32.lt_u", update: "local.get $i i32.const -1 i32.add local.set $i" },
+  { name: "tested first: equality", test: "local.get $i local.get $n i32.eq", update: "local.get $i i32.const 1 i32.add local.set $i" },
+  { name: "tested first: counter not updated", test: "local.get $i local.get $n i32.ne", update: "local.get $n i32.const 1 i32.add local.set $acc" },
+];
+
+const testedFirstModule = (list: TestedFirst[]) =>
+  wat(`(module (memory 1) ${list
+    .map(
+      (shape, index) => `(func (export "f${index}") (param $i i32) (param $n i32) (result i32) (local $acc i32)
+        (loop $l
+          ${shape.test}
+          if
+            (i32.store (i32.and (local.get $acc) (i32.const 0xfffc)) (local.get $i))
+            (local.set $acc (i32.add (local.get $acc) (i32.const 1)))
+            ${shape.update}
+            br $l
+          end)
+        (local.get $acc))`,
+    )
+    .join("\n")})`);
+
 const moduleOf = (list: Shape[]) =>
   wat(`(module (memory 1) ${list
     .map(
@@ -77,9 +123,8 @@ function outcome(exports: WebAssembly.Exports, name: string, args: number[], lim
   return { result, fuel: readFuel(exports) };
 }
 
-/** Runs every function on every pair of edge values, hoisted and naive; answers how many completed. */
-function compare(list: Shape[]): number {
-  const original = moduleOf(list);
+/** Runs every function of `original` (one per shape of `list`) on every pair of edge values, hoisted and naive; answers how many completed. */
+function compare(list: Array<{ name: string }>, original: Uint8Array): number {
   const hoisted = new WebAssembly.Instance(new WebAssembly.Module(instrument(original).bytes)).exports;
   const naive = new WebAssembly.Instance(new WebAssembly.Module(instrument(original, { optimize: false }).bytes)).exports;
   // Enough for ~1000 iterations of 19 fuel; longer loops (up to 2^32 iterations) stop at the same check.
@@ -102,16 +147,24 @@ describe("counted-loop shapes", () => {
   it("hoists every accepted shape", () => {
     expect(instrument(moduleOf(shapes)).report.hoistedLoops).toBe(shapes.length);
     expect(instrument(moduleOf(lookalikes)).report.hoistedLoops).toBe(0);
+    expect(instrument(testedFirstModule(testedFirst)).report.hoistedLoops).toBe(testedFirst.length);
+    expect(instrument(testedFirstModule(testedFirstLookalikes)).report.hoistedLoops).toBe(0);
   });
 
   it("charges exactly what per-iteration metering charges, and stops where it stops, at every edge", () => {
-    const completed = compare(shapes);
-    // Both outcomes must be exercised: loops that finish (hoisted) and loops the budget stops.
-    expect(completed).toBeGreaterThan(shapes.length * 20);
-    expect(completed).toBeLessThan(shapes.length * edges.length * edges.length);
+    for (const [list, original] of [
+      [shapes, moduleOf(shapes)],
+      [testedFirst, testedFirstModule(testedFirst)],
+    ] as const) {
+      const completed = compare(list, original);
+      // Both outcomes must be exercised: loops that finish (hoisted) and loops the budget stops.
+      expect(completed).toBeGreaterThan(list.length * 20);
+      expect(completed).toBeLessThan(list.length * edges.length * edges.length);
+    }
   });
 
   it("meters look-alike loops per iteration, exactly", () => {
-    expect(compare(lookalikes)).toBeGreaterThan(0);
+    expect(compare(lookalikes, moduleOf(lookalikes))).toBeGreaterThan(0);
+    expect(compare(testedFirstLookalikes, testedFirstModule(testedFirstLookalikes))).toBeGreaterThan(0);
   });
 });

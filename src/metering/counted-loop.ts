@@ -11,10 +11,13 @@
  *   - `i' < b`, `i' <= b` (or `b > i'`, `b >= i'`), signed or unsigned, counting up by 1;
  *   - `i' > b`, `i' >= b` (or `b < i'`, `b <= i'`), signed or unsigned, counting down by 1.
  *
- * The counter must be written nowhere else in the body. body.ts computes the trip count T at run
- * time from i0 and b, checks that it is exact (a solution exists; no wrap-around before the
- * exit), and falls back to per-iteration metering when it is not or when the budget would run
- * out inside the loop.
+ * The counter must be written nowhere else in the body. Also the shape AssemblyScript (Binaryen)
+ * emits for a `for` loop, tested first: `loop (cond) if ...body... br 1 end end`, where the
+ * condition compares the counter's current value i with b in the same ways (or is `local.get i`
+ * alone: i != 0) and the straight-line body updates it once, `local.get i; i32.const s;
+ * i32.add|sub; local.set i`. body.ts computes the trip count T at run time from i0 and b, checks
+ * that it is exact (a solution exists; no wrap-around before the exit), and falls back to
+ * per-iteration metering when it is not or when the budget would run out inside the loop.
  */
 import { ByteReader } from "./bytes.js";
 import { miscClass, Op, simdShape, singleByteClass } from "./opcodes.js";
@@ -27,6 +30,13 @@ export interface CountedLoop {
   end: number;
   /** Fuel of one iteration: the weights of every body instruction. */
   costPerIteration: number;
+  /**
+   * Tested first: the loop's header tests `condition(i, b)` and an `if` runs the body; the header
+   * region (condition and `if`, `headerCost` of the iteration's cost) runs once more than the
+   * body, which starts at `thenStart` (after the `if` and its block type). Undefined for the
+   * rotated shape, which tests `condition(i', b)` at its end.
+   */
+  testedFirst?: { headerCost: number; thenStart: number };
   counter: number;
   /** The increment s as an unsigned 32-bit value (never 0; 1 or 2^32-1 for range conditions). */
   step: number;
@@ -62,11 +72,118 @@ export function matchCountedLoop(
   globalCount: number,
 ): CountedLoop | undefined {
   try {
-    return scan(bytes, bodyStart, end, costs, localCount, globalCount);
+    return scan(bytes, bodyStart, end, costs, localCount, globalCount) ?? scanTestedFirst(bytes, bodyStart, end, costs, localCount, globalCount);
   } catch {
     // Malformed input: the main rewrite reports it with its offset.
     return undefined;
   }
+}
+
+/** Straight-line instructions from the reader's position up to the first other one, whose opcode is `stop`. */
+interface Run {
+  decoded: Decoded[];
+  cost: number;
+  /** Opcode of the instruction that ended the run (already read). */
+  stop: number;
+}
+
+function straightRun(
+  reader: ByteReader,
+  costs: Readonly<Record<OpClass, number>>,
+  localCount: number,
+  globalCount: number,
+  localImmediates: number[],
+  writes: Map<number, number>,
+): Run | undefined {
+  const decoded: Decoded[] = [];
+  let cost = 0;
+  for (;;) {
+    const op = reader.byte();
+    const one = straightLine(op, reader, localCount, globalCount);
+    if (one === undefined) return { decoded, cost, stop: op };
+    if (op === Op.localGet || op === Op.localSet || op === Op.localTee) {
+      localImmediates.push(one.at);
+      if (op !== Op.localGet) writes.set(one.immediate, (writes.get(one.immediate) ?? 0) + 1);
+    }
+    cost += costs[one.name];
+    if (cost > MAX_HOISTED_COST) return undefined;
+    decoded.push({ op, immediate: one.immediate });
+  }
+}
+
+/** The tested-first shape: `(cond) if <0x40> ...body (with i = i ± s)... br 1 end end`. */
+function scanTestedFirst(
+  bytes: Uint8Array,
+  bodyStart: number,
+  end: number,
+  costs: Readonly<Record<OpClass, number>>,
+  localCount: number,
+  globalCount: number,
+): CountedLoop | undefined {
+  const reader = new ByteReader(bytes, bodyStart, end);
+  const writes = new Map<number, number>();
+  const localImmediates: number[] = [];
+  const header = straightRun(reader, costs, localCount, globalCount, localImmediates, writes);
+  if (header === undefined || header.stop !== Op.if || reader.byte() !== EMPTY_BLOCK) return undefined;
+  const thenStart = reader.pos;
+  const body = straightRun(reader, costs, localCount, globalCount, localImmediates, writes);
+  if (body === undefined || body.stop !== Op.br || reader.u32() !== 1 || reader.byte() !== Op.end || reader.byte() !== Op.end) return undefined;
+  const headerCost = header.cost + costs.control;
+  const costPerIteration = headerCost + body.cost + costs.control;
+  if (costPerIteration > MAX_HOISTED_COST) return undefined;
+  // Written once (by its update, checked below), and the bound not at all.
+  const test = testsOf(header.decoded).find(({ counter, bound }) => writes.get(counter) === 1 && !("local" in bound && writes.has(bound.local)));
+  if (test === undefined) return undefined;
+  // The counter's one write: i = i ± s.
+  const at = body.decoded.findIndex((entry) => entry.op === Op.localSet && entry.immediate === test.counter);
+  const [get, step, add] = [body.decoded[at - 3], body.decoded[at - 2], body.decoded[at - 1]];
+  if (get?.op !== Op.localGet || get.immediate !== test.counter || step?.op !== Op.i32Const || (add?.op !== I32_ADD && add?.op !== I32_SUB)) return undefined;
+  const increment = (add.op === I32_ADD ? step.immediate : -step.immediate) >>> 0;
+  if (increment === 0) return undefined;
+  if (test.condition !== "ne") {
+    const up = test.condition.startsWith("lt") || test.condition.startsWith("le");
+    if (increment !== (up ? 1 : 0xffff_ffff)) return undefined;
+  }
+  return {
+    bodyStart,
+    end: reader.pos,
+    costPerIteration,
+    testedFirst: { headerCost, thenStart },
+    counter: test.counter,
+    step: increment,
+    bound: test.bound,
+    negated: false,
+    condition: test.condition,
+    localImmediates,
+  };
+}
+
+interface Test {
+  counter: number;
+  bound: CountedLoop["bound"];
+  condition: LoopCondition;
+}
+
+/**
+ * The readings of a header that is exactly a test of a counter: `local.get i` (i != 0), or a
+ * comparison of `local.get i` with a constant or another local, in either order (two locals
+ * give two readings; the caller keeps the one whose counter the body updates).
+ */
+function testsOf(header: Decoded[]): Test[] {
+  const [first, second, third] = header;
+  if (header.length === 1 && first?.op === Op.localGet) return [{ counter: first.immediate, bound: { constant: 0 }, condition: "ne" }];
+  const comparison = third === undefined ? undefined : comparisons.get(third.op);
+  if (header.length !== 3 || first === undefined || second === undefined || comparison === undefined) return [];
+  const operand = (entry: Decoded): CountedLoop["bound"] | undefined =>
+    entry.op === Op.i32Const ? { constant: entry.immediate } : entry.op === Op.localGet ? { local: entry.immediate } : undefined;
+  const tests: Test[] = [];
+  const reading = (counter: Decoded, other: Decoded, condition: LoopCondition) => {
+    const bound = operand(other);
+    if (counter.op === Op.localGet && bound !== undefined && !("local" in bound && bound.local === counter.immediate)) tests.push({ counter: counter.immediate, bound, condition });
+  };
+  reading(first, second, comparison);
+  reading(second, first, swapped[comparison]);
+  return tests;
 }
 
 function scan(
@@ -296,3 +413,4 @@ function skipMemarg(reader: ByteReader): boolean {
 
 const I32_ADD = 0x6a;
 const I32_SUB = 0x6b;
+const EMPTY_BLOCK = 0x40;
