@@ -21,12 +21,13 @@ interface Shape {
   tail: string;
 }
 
+/** The steps a condition is hoisted with: ranges count by one towards the exit; `ne` also by other steps. */
+const stepsOf = (condition: Condition): Array<[string, "add" | "sub"]> =>
+  condition === "ne" ? [["1", "add"], ["-1", "add"], ["3", "add"], ["4", "sub"]] : condition.startsWith("l") ? [["1", "add"]] : [["-1", "add"], ["1", "sub"]];
+
 const shapes: Shape[] = [];
 for (const condition of conditions) {
-  // Ranges count by one towards the exit; `ne` also by other steps.
-  const steps: Array<[string, "add" | "sub"]> =
-    condition === "ne" ? [["1", "add"], ["-1", "add"], ["3", "add"], ["4", "sub"]] : condition.startsWith("l") ? [["1", "add"]] : [["-1", "add"], ["1", "sub"]];
-  for (const [step, op] of steps) {
+  for (const [step, op] of stepsOf(condition)) {
     for (const form of ["tee", "set"] as const) {
       shapes.push({ name: `${condition} ${op} ${step} ${form}, counter first`, tail: `${update(step, op, form)} local.get $n i32.${condition}` });
       shapes.push({ name: `${condition} ${op} ${step} ${form}, bound first`, tail: `local.get $n ${update(step, op, form)} i32.${swap[condition]}` });
@@ -58,9 +59,7 @@ interface TestedFirst {
 
 const testedFirst: TestedFirst[] = [];
 for (const condition of conditions) {
-  const steps: Array<[string, "add" | "sub"]> =
-    condition === "ne" ? [["1", "add"], ["-1", "add"], ["3", "add"], ["4", "sub"]] : condition.startsWith("l") ? [["1", "add"]] : [["-1", "add"], ["1", "sub"]];
-  for (const [step, op] of steps) {
+  for (const [step, op] of stepsOf(condition)) {
     const body = `local.get $i i32.const ${step} i32.${op} local.set $i`;
     testedFirst.push({ name: `tested first: ${condition} ${op} ${step}, counter first`, test: `local.get $i local.get $n i32.${condition}`, update: body });
     testedFirst.push({ name: `tested first: ${condition} ${op} ${step}, bound first`, test: `local.get $n local.get $i i32.${swap[condition]}`, update: body });

@@ -72,7 +72,7 @@ export function matchCountedLoop(
   globalCount: number,
 ): CountedLoop | undefined {
   try {
-    return scan(bytes, bodyStart, end, costs, localCount, globalCount) ?? scanTestedFirst(bytes, bodyStart, end, costs, localCount, globalCount);
+    return scan(bytes, bodyStart, end, costs, localCount, globalCount);
   } catch {
     // Malformed input: the main rewrite reports it with its offset.
     return undefined;
@@ -111,8 +111,8 @@ function straightRun(
   }
 }
 
-/** The tested-first shape: `(cond) if <0x40> ...body (with i = i ± s)... br 1 end end`. */
-function scanTestedFirst(
+/** The body's first straight-line run decides the shape: it ends in the rotated tail's `br_if`, or in a tested-first `if`. */
+function scan(
   bytes: Uint8Array,
   bodyStart: number,
   end: number,
@@ -121,10 +121,18 @@ function scanTestedFirst(
   globalCount: number,
 ): CountedLoop | undefined {
   const reader = new ByteReader(bytes, bodyStart, end);
+  /** How often each local is written in the body. */
   const writes = new Map<number, number>();
   const localImmediates: number[] = [];
-  const header = straightRun(reader, costs, localCount, globalCount, localImmediates, writes);
-  if (header === undefined || header.stop !== Op.if || reader.byte() !== EMPTY_BLOCK) return undefined;
+  const run = straightRun(reader, costs, localCount, globalCount, localImmediates, writes);
+  if (run?.stop === Op.brIf) {
+    if (reader.u32() !== 0 || reader.byte() !== Op.end) return undefined;
+    const loop = matchTail(run.decoded, writes, bodyStart, reader.pos, run.cost + costs.control);
+    return loop === undefined ? undefined : { ...loop, localImmediates };
+  }
+  if (run?.stop !== Op.if || reader.byte() !== EMPTY_BLOCK) return undefined;
+  // Tested first: `(test) if <0x40> ...body (with i = i ± s)... br 1 end end`.
+  const header = run;
   const thenStart = reader.pos;
   const body = straightRun(reader, costs, localCount, globalCount, localImmediates, writes);
   if (body === undefined || body.stop !== Op.br || reader.u32() !== 1 || reader.byte() !== Op.end || reader.byte() !== Op.end) return undefined;
@@ -184,41 +192,6 @@ function testsOf(header: Decoded[]): Test[] {
   reading(first, second, comparison);
   reading(second, first, swapped[comparison]);
   return tests;
-}
-
-function scan(
-  bytes: Uint8Array,
-  bodyStart: number,
-  end: number,
-  costs: Readonly<Record<OpClass, number>>,
-  localCount: number,
-  globalCount: number,
-): CountedLoop | undefined {
-  const reader = new ByteReader(bytes, bodyStart, end);
-  /** How often each local is written in the body. */
-  const writes = new Map<number, number>();
-  const recent: Decoded[] = [];
-  const localImmediates: number[] = [];
-  let cost = 0;
-  for (;;) {
-    const op = reader.byte();
-    if (op === Op.brIf) {
-      if (reader.u32() !== 0 || reader.byte() !== Op.end) return undefined;
-      cost += costs.control;
-      const loop = matchTail(recent, writes, bodyStart, reader.pos, cost);
-      return loop === undefined ? undefined : { ...loop, localImmediates };
-    }
-    const decoded = straightLine(op, reader, localCount, globalCount);
-    if (decoded === undefined) return undefined;
-    if (op === Op.localGet || op === Op.localSet || op === Op.localTee) {
-      localImmediates.push(decoded.at);
-      if (op !== Op.localGet) writes.set(decoded.immediate, (writes.get(decoded.immediate) ?? 0) + 1);
-    }
-    cost += costs[decoded.name];
-    if (cost > MAX_HOISTED_COST) return undefined;
-    recent.push({ op, immediate: decoded.immediate });
-    if (recent.length > TAIL_WINDOW) recent.shift();
-  }
 }
 
 /**
@@ -309,9 +282,6 @@ export function straightLine(op: number, reader: ByteReader, localCount: number,
     }
   }
 }
-
-/** The longest tail matched: bound, a five-instruction update, comparison. */
-const TAIL_WINDOW = 7;
 
 interface Update {
   counter: number;
