@@ -478,8 +478,9 @@ export class BodyRewriter {
     };
     /**
      * A simple counted loop: when its trip count T is exact and every header check of the loop
-     * would pass (fuel + (T-1)·cost <= limit), charge T·cost up front and run the loop as it was;
-     * otherwise run it metered per iteration, exactly as without hoisting.
+     * would pass (fuel + (T-1)·cost <= 0, the fuel counted from minus the limit), charge all its
+     * iterations up front and run the loop as it was; otherwise run it metered per iteration,
+     * exactly as without hoisting.
      */
     const emitCountedLoop = (loop: CountedLoop) => {
       if (loop.condition === "ne") tripCountUntilEqual(loop);

@@ -139,19 +139,13 @@ function scan(
   const headerCost = header.cost + costs.control;
   const costPerIteration = headerCost + body.cost + costs.control;
   if (costPerIteration > MAX_HOISTED_COST) return undefined;
-  // Written once (by its update, checked below), and the bound not at all.
-  const test = testsOf(header.decoded).find(({ counter, bound }) => writes.get(counter) === 1 && !("local" in bound && writes.has(bound.local)));
+  // Written once (by its update, checked below); the bound not at all (boundOf).
+  const test = testsOf(header.decoded, writes).find(({ counter }) => writes.get(counter) === 1);
   if (test === undefined) return undefined;
   // The counter's one write: i = i ± s.
   const at = body.decoded.findIndex((entry) => entry.op === Op.localSet && entry.immediate === test.counter);
-  const [get, step, add] = [body.decoded[at - 3], body.decoded[at - 2], body.decoded[at - 1]];
-  if (get?.op !== Op.localGet || get.immediate !== test.counter || step?.op !== Op.i32Const || (add?.op !== I32_ADD && add?.op !== I32_SUB)) return undefined;
-  const increment = (add.op === I32_ADD ? step.immediate : -step.immediate) >>> 0;
-  if (increment === 0) return undefined;
-  if (test.condition !== "ne") {
-    const up = test.condition.startsWith("lt") || test.condition.startsWith("le");
-    if (increment !== (up ? 1 : 0xffff_ffff)) return undefined;
-  }
+  const increment = stepOf(body.decoded, at - 1, test.counter);
+  if (increment === undefined || !stepFits(test.condition, increment)) return undefined;
   return {
     bodyStart,
     end: reader.pos,
@@ -174,20 +168,18 @@ interface Test {
 
 /**
  * The readings of a header that is exactly a test of a counter: `local.get i` (i != 0), or a
- * comparison of `local.get i` with a constant or another local, in either order (two locals
+ * comparison of `local.get i` with a loop-invariant bound (boundOf), in either order (two locals
  * give two readings; the caller keeps the one whose counter the body updates).
  */
-function testsOf(header: Decoded[]): Test[] {
+function testsOf(header: Decoded[], writes: Map<number, number>): Test[] {
   const [first, second, third] = header;
   if (header.length === 1 && first?.op === Op.localGet) return [{ counter: first.immediate, bound: { constant: 0 }, condition: "ne" }];
   const comparison = third === undefined ? undefined : comparisons.get(third.op);
   if (header.length !== 3 || first === undefined || second === undefined || comparison === undefined) return [];
-  const operand = (entry: Decoded): CountedLoop["bound"] | undefined =>
-    entry.op === Op.i32Const ? { constant: entry.immediate } : entry.op === Op.localGet ? { local: entry.immediate } : undefined;
   const tests: Test[] = [];
   const reading = (counter: Decoded, other: Decoded, condition: LoopCondition) => {
-    const bound = operand(other);
-    if (counter.op === Op.localGet && bound !== undefined && !("local" in bound && bound.local === counter.immediate)) tests.push({ counter: counter.immediate, bound, condition });
+    const bound = counter.op === Op.localGet ? boundOf(other, counter.immediate, writes) : undefined;
+    if (bound !== undefined) tests.push({ counter: counter.immediate, bound, condition });
   };
   reading(first, second, comparison);
   reading(second, first, swapped[comparison]);
@@ -300,11 +292,23 @@ function updateEndingAt(recent: Decoded[], end: number): Update | undefined {
     if (last.op !== Op.localGet || set === undefined || set.op !== Op.localSet || set.immediate !== last.immediate) return undefined;
     arithmetic = end - 3;
   }
-  const [get, step, add] = [recent[arithmetic - 2], recent[arithmetic - 1], recent[arithmetic]];
-  if (get === undefined || step === undefined || add === undefined) return undefined;
-  if (get.op !== Op.localGet || get.immediate !== last.immediate || step.op !== Op.i32Const || (add.op !== I32_ADD && add.op !== I32_SUB)) return undefined;
-  const increment = (add.op === I32_ADD ? step.immediate : -step.immediate) >>> 0;
-  return increment === 0 ? undefined : { counter: get.immediate, step: increment, start: arithmetic - 2 };
+  const step = stepOf(recent, arithmetic, last.immediate);
+  return step === undefined ? undefined : { counter: last.immediate, step, start: arithmetic - 2 };
+}
+
+/** The step s (unsigned, never 0) of `local.get i; i32.const s; i32.add|sub` ending at `decoded[add]`. */
+function stepOf(decoded: Decoded[], add: number, counter: number): number | undefined {
+  const [get, step, arithmetic] = [decoded[add - 2], decoded[add - 1], decoded[add]];
+  if (get?.op !== Op.localGet || get.immediate !== counter || step?.op !== Op.i32Const || (arithmetic?.op !== I32_ADD && arithmetic?.op !== I32_SUB)) return undefined;
+  const increment = (arithmetic.op === I32_ADD ? step.immediate : -step.immediate) >>> 0;
+  return increment === 0 ? undefined : increment;
+}
+
+/** Ranges only when counting by one towards the exit: then T = |b - i0| (+1), checked for wrap-around. */
+function stepFits(condition: LoopCondition, step: number): boolean {
+  if (condition === "ne") return true;
+  const up = condition.startsWith("lt") || condition.startsWith("le");
+  return step === (up ? 1 : 0xffff_ffff);
 }
 
 /** A loop-invariant bound operand: a constant, or a local the body never writes. */
@@ -343,12 +347,7 @@ type LoopShape = Omit<CountedLoop, "localImmediates">;
 function matchTail(recent: Decoded[], writes: Map<number, number>, bodyStart: number, end: number, cost: number): LoopShape | undefined {
   const loop = (update: Update, bound: CountedLoop["bound"] | undefined, condition: LoopCondition, negated: boolean): LoopShape | undefined => {
     // The counter is written only by the tail's update; the bound not at all.
-    if (bound === undefined || writes.get(update.counter) !== 1) return undefined;
-    if (condition !== "ne") {
-      // Ranges only when counting by one towards the exit: then T = |b - i0| (+1), checked for wrap-around.
-      const up = condition.startsWith("lt") || condition.startsWith("le");
-      if (update.step !== (up ? 1 : 0xffff_ffff)) return undefined;
-    }
+    if (bound === undefined || writes.get(update.counter) !== 1 || !stepFits(condition, update.step)) return undefined;
     if (negated && "constant" in bound) return { bodyStart, end, costPerIteration: cost, counter: update.counter, step: update.step, bound: { constant: -bound.constant | 0 }, negated: false, condition };
     return { bodyStart, end, costPerIteration: cost, counter: update.counter, step: update.step, bound, negated, condition };
   };
